@@ -1,0 +1,332 @@
+"""Creation: tensor()/as_tensor/from_numpy, zeros/ones/full/empty/arange/linspace/eye and *_like."""
+import math
+import numbers
+import warnings
+
+import numpy as np
+
+from . import dtypes as _dt
+from .device import CPU, as_device
+from .shape import as_shape, check_size_nonneg, numel
+from .storage import Storage, empty_buffer
+from .tensor import Tensor
+
+
+def _dev(device):
+    d = as_device(device)
+    if d is None:
+        return CPU
+    if d.type == "cuda":
+        from . import cuda as _cuda
+        _cuda._check_available()
+    return d
+
+
+def _finish(t, requires_grad):
+    if requires_grad:
+        if not t.dtype.is_floating_point:
+            raise RuntimeError("Only Tensors of floating point and complex dtype can require gradients")
+        t._requires_grad = True
+    return t
+
+
+def _from_host_array(arr, dtype, device, requires_grad=False):
+    """A new tensor holding a contiguous copy of ``arr`` converted to ``dtype``."""
+    buf = np.ascontiguousarray(arr, dtype=dtype.np).reshape(-1)
+    if buf is arr or (arr.base is not None and np.shares_memory(buf, arr)):
+        buf = buf.copy()
+    t = Tensor._from_buffer(buf, arr.shape, dtype)
+    if device.type != "cpu":
+        t = t.to(device)
+    return _finish(t, requires_grad)
+
+
+def _infer(data):
+    """NumPy array plus PyTorch's inferred dtype for nested Python data."""
+    if isinstance(data, Tensor):
+        return data._host_values(), data.dtype
+    if isinstance(data, np.ndarray):
+        return data, _dt.from_numpy_dtype(data.dtype)
+    if isinstance(data, np.generic):
+        return np.asarray(data), _dt.from_numpy_dtype(data.dtype)
+    if isinstance(data, bool):
+        return np.asarray(data), _dt.bool
+    if isinstance(data, numbers.Integral):
+        return np.asarray(data, dtype=np.int64), _dt.int64
+    if isinstance(data, numbers.Real):
+        return np.asarray(data, dtype=np.float64), _dt.get_default_dtype()
+    if isinstance(data, (list, tuple)):
+        flat_kind = _scan(data)
+        try:
+            arr = np.array(_unwrap(data), dtype=np.float64 if flat_kind == 2 else None)
+        except ValueError as e:
+            raise ValueError(_ragged_message(data) or str(e)) from None
+        if arr.dtype == object:
+            raise ValueError(_ragged_message(data) or "could not convert data to a tensor")
+        if arr.size == 0 and flat_kind is None:
+            return arr.astype(np.float32), _dt.get_default_dtype()
+        kind = {0: _dt.bool, 1: _dt.int64, 2: _dt.get_default_dtype()}.get(flat_kind)
+        if flat_kind == 3:  # all elements were tensors: promote their dtypes
+            kind = _dt.from_numpy_dtype(arr.dtype)
+        return arr, kind
+    if hasattr(data, "__array__"):
+        arr = np.asarray(data)
+        return arr, _dt.from_numpy_dtype(arr.dtype)
+    raise TypeError(f"Could not infer dtype of {type(data).__name__}")
+
+
+def _scan(data):
+    """Highest category in nested data: 0 bool, 1 int, 2 float, 3 only tensors/arrays; None if empty."""
+    best = None
+    stack = [data]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, (list, tuple)):
+            stack.extend(x)
+            continue
+        if isinstance(x, (Tensor, np.ndarray, np.generic)):
+            c = {0: 0, 1: 1, 2: 2}[_dt.from_numpy_dtype(getattr(x, "dtype").np if isinstance(x, Tensor)
+                                                          else x.dtype).category]
+            c = 3 if best in (None, 3) and c != 2 else c
+        elif isinstance(x, bool):
+            c = 0
+        elif isinstance(x, numbers.Integral):
+            c = 1
+        elif isinstance(x, numbers.Real):
+            c = 2
+        else:
+            raise TypeError(f"new(): invalid data type '{type(x).__name__}'")
+        best = c if best is None or (c != 3 and (best == 3 or c > best)) else best
+    return best
+
+
+def _unwrap(data):
+    if isinstance(data, Tensor):
+        return data._host_values()
+    if isinstance(data, (list, tuple)):
+        return [_unwrap(x) for x in data]
+    return data
+
+
+def _ragged_message(data, dim=0):
+    if not isinstance(data, (list, tuple)) or not data:
+        return None
+    lens = [len(x) if isinstance(x, (list, tuple)) else None for x in data]
+    if any(n is not None for n in lens):
+        first = lens[0]
+        for n in lens[1:]:
+            if n != first:
+                return f"expected sequence of length {first} at dim {dim + 1} (got {n})"
+        for x in data:
+            m = _ragged_message(x, dim + 1)
+            if m:
+                return m
+    return None
+
+
+def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
+    """``torch.tensor``: always copies; infers dtype like PyTorch."""
+    if isinstance(data, Tensor):
+        warnings.warn("To copy construct from a tensor, it is recommended to use sourceTensor.detach().clone() "
+                      "or sourceTensor.detach().clone().requires_grad_(True), rather than "
+                      "torch.tensor(sourceTensor).", UserWarning, stacklevel=2)
+    arr, inferred = _infer(data)
+    dt = _dt.to_dtype(dtype) if dtype is not None else inferred
+    return _from_host_array(np.asarray(arr), dt, _dev(device), requires_grad)
+
+
+def as_tensor(data, dtype=None, device=None):
+    """Shares memory with a Tensor or a NumPy array when dtype and device allow it."""
+    dt = _dt.to_dtype(dtype) if dtype is not None else None
+    if isinstance(data, Tensor):
+        out = data if dt is None else data.to(dt)
+        return out if device is None else out.to(device)
+    if hasattr(data, "__cuda_array_interface__") and not isinstance(data, np.ndarray):
+        from . import cuda as _cuda
+        return _cuda.from_cuda_array(data, dt)
+    if isinstance(data, np.ndarray) and (dt is None or dt.np == data.dtype) and device in (None, "cpu", CPU):
+        try:
+            return from_numpy(data)
+        except (TypeError, ValueError):
+            pass
+    return tensor(data, dtype=dt, device=device)
+
+
+def from_numpy(arr):
+    """Zero-copy: the tensor and the array share memory both ways."""
+    if not isinstance(arr, np.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(arr).__name__})")
+    dt = _dt.from_numpy_dtype(arr.dtype)
+    it = arr.itemsize
+    if any(s < 0 for s in arr.strides):
+        raise ValueError("At least one stride in the given numpy array is negative, and tensors with negative "
+                         "strides are not currently supported. (You can probably work around this by making a "
+                         "copy of your array  with array.copy().) ")
+    if any(s % it for s in arr.strides):
+        raise ValueError("given numpy array strides not a multiple of the element byte size. Copy the numpy "
+                         "array to reallocate the memory.")
+    if not arr.dtype.isnative:
+        raise ValueError("given numpy array has byte order different from the native byte order. Conversion "
+                         "between byte orders is currently not supported.")
+    strides = tuple(s // it for s in arr.strides)
+    extent = 1 + sum((n - 1) * s for n, s in zip(arr.shape, strides)) if arr.size else 0
+    flat = np.lib.stride_tricks.as_strided(arr, shape=(extent,), strides=(it,))
+    return Tensor._make(Storage(flat), tuple(arr.shape), strides, 0, dt)
+
+
+# ---- factories -------------------------------------------------------------------------------------
+
+def _factory(size, dtype, device, requires_grad, fill):
+    shape = as_shape(size)
+    check_size_nonneg(shape)
+    dt = _dt.get_default_dtype() if dtype is None else _dt.to_dtype(dtype)
+    dev = _dev(device)
+    buf = empty_buffer(numel(shape), dt.np, dev)
+    if fill is not None:
+        buf[...] = fill if dev.type == "cpu" else buf.dtype.type(fill)
+    t = Tensor._make(Storage(buf, dev), shape, _contig(shape), 0, dt)
+    return _finish(t, requires_grad)
+
+
+def _contig(shape):
+    from .shape import contiguous_strides
+    return contiguous_strides(shape)
+
+
+def empty(*size, dtype=None, device=None, requires_grad=False, out=None, **kw):
+    return _factory(size, dtype, device, requires_grad, None)
+
+
+def zeros(*size, dtype=None, device=None, requires_grad=False, out=None, **kw):
+    return _factory(size, dtype, device, requires_grad, 0)
+
+
+def ones(*size, dtype=None, device=None, requires_grad=False, out=None, **kw):
+    return _factory(size, dtype, device, requires_grad, 1)
+
+
+def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, out=None, **kw):
+    if dtype is None:
+        fv = fill_value.item() if isinstance(fill_value, Tensor) else fill_value
+        dtype = _dt.scalar_dtype(fv)
+    if isinstance(fill_value, Tensor):
+        fill_value = fill_value.item()
+    return _factory(as_shape((size,) if isinstance(size, int) else size), dtype, device, requires_grad,
+                    fill_value)
+
+
+def _like(t, dtype, device):
+    return (t.dtype if dtype is None else _dt.to_dtype(dtype)), (t.device if device is None else device)
+
+
+def empty_like(t, *, dtype=None, device=None, requires_grad=False, memory_format=None, **kw):
+    dt, dev = _like(t, dtype, device)
+    return empty(t.shape, dtype=dt, device=dev, requires_grad=requires_grad)
+
+
+def zeros_like(t, *, dtype=None, device=None, requires_grad=False, memory_format=None, **kw):
+    dt, dev = _like(t, dtype, device)
+    return zeros(t.shape, dtype=dt, device=dev, requires_grad=requires_grad)
+
+
+def ones_like(t, *, dtype=None, device=None, requires_grad=False, memory_format=None, **kw):
+    dt, dev = _like(t, dtype, device)
+    return ones(t.shape, dtype=dt, device=dev, requires_grad=requires_grad)
+
+
+def full_like(t, fill_value, *, dtype=None, device=None, requires_grad=False, memory_format=None, **kw):
+    dt, dev = _like(t, dtype, device)
+    return full(t.shape, fill_value, dtype=dt, device=dev, requires_grad=requires_grad)
+
+
+def _num(x):
+    return x.item() if isinstance(x, Tensor) else x
+
+
+def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False, out=None, **kw):
+    start, end, step = _num(start), _num(end), _num(step)
+    if end is None:
+        start, end = 0, start
+    if step == 0:
+        raise RuntimeError("step must be nonzero")
+    if (end - start) * step < 0 and end != start:
+        raise RuntimeError("upper bound and larger bound inconsistent with step sign")
+    if dtype is None:
+        is_float = any(isinstance(v, float) or isinstance(v, np.floating) for v in (start, end, step))
+        dt = _dt.get_default_dtype() if is_float else _dt.int64
+    else:
+        dt = _dt.to_dtype(dtype)
+    n = max(0, math.ceil((end - start) / step))
+    if dt.is_floating_point:
+        vals = start + np.arange(n, dtype=np.float64) * step
+    else:
+        vals = np.arange(n, dtype=np.int64) * int(step) + int(start) if float(step).is_integer() and \
+            float(start).is_integer() else np.floor(start + np.arange(n) * step)
+    return _from_host_array(vals, dt, _dev(device), requires_grad)
+
+
+def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False, out=None, **kw):
+    if steps < 0:
+        raise RuntimeError("number of steps must be non-negative")
+    dt = _dt.get_default_dtype() if dtype is None else _dt.to_dtype(dtype)
+    start, end = _num(start), _num(end)
+    vals = _torch_linspace(start, end, steps)
+    if not dt.is_floating_point:
+        vals = np.trunc(vals)
+    return _from_host_array(vals, dt, _dev(device), requires_grad)
+
+
+def _torch_linspace(start, end, steps):
+    # PyTorch fills the first half from start and the second half from end (symmetric rounding).
+    if steps == 1:
+        return np.array([start], dtype=np.float64)
+    step = (end - start) / (steps - 1)
+    i = np.arange(steps, dtype=np.float64)
+    half = steps // 2
+    return np.where(i < half, start + step * i, end - step * (steps - 1 - i))
+
+
+def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False, out=None, **kw):
+    dt = _dt.get_default_dtype() if dtype is None else _dt.to_dtype(dtype)
+    vals = np.power(base, _torch_linspace(_num(start), _num(end), steps))
+    return _from_host_array(vals, dt, _dev(device), requires_grad)
+
+
+def eye(n, m=None, *, dtype=None, device=None, requires_grad=False, out=None, **kw):
+    m = n if m is None else m
+    if n < 0 or m < 0:
+        raise RuntimeError(f"n must be greater or equal to 0, got {n if n < 0 else m}")
+    dt = _dt.get_default_dtype() if dtype is None else _dt.to_dtype(dtype)
+    return _from_host_array(np.eye(n, m), dt, _dev(device), requires_grad)
+
+
+def _legacy_construct(self, dtype, args, device):
+    """``torch.FloatTensor([...])`` / ``torch.FloatTensor(2, 3)`` into an existing object."""
+    if len(args) == 1 and isinstance(args[0], (list, tuple, np.ndarray, Tensor)):
+        src = tensor(args[0] if not isinstance(args[0], Tensor) else args[0].detach(), dtype=dtype)
+    elif all(isinstance(a, int) for a in args):
+        src = zeros(*args, dtype=dtype)
+    else:
+        raise TypeError(f"new(): invalid data type '{type(args[0]).__name__}'")
+    for k in ("_storage", "_shape", "_stride", "_offset", "dtype", "_vc", "_requires_grad", "_grad", "grad_fn",
+              "_output_nr", "_retains_grad", "_grad_acc", "_base", "_hooks"):
+        setattr(self, k, getattr(src, k))
+
+
+def _legacy_type(name, dt):
+    def __new__(cls, *args, device=None):
+        t = object.__new__(Tensor)
+        _legacy_construct(t, dt, args if args else (0,), device)
+        return t
+    return type(name, (), {"__new__": __new__, "__doc__": f"Legacy constructor for {dt} tensors."})
+
+
+FloatTensor = _legacy_type("FloatTensor", _dt.float32)
+DoubleTensor = _legacy_type("DoubleTensor", _dt.float64)
+HalfTensor = _legacy_type("HalfTensor", _dt.float16)
+LongTensor = _legacy_type("LongTensor", _dt.int64)
+IntTensor = _legacy_type("IntTensor", _dt.int32)
+ShortTensor = _legacy_type("ShortTensor", _dt.int16)
+CharTensor = _legacy_type("CharTensor", _dt.int8)
+ByteTensor = _legacy_type("ByteTensor", _dt.uint8)
+BoolTensor = _legacy_type("BoolTensor", _dt.bool)

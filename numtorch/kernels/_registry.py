@@ -1,0 +1,37 @@
+"""Introspection over every compiled kernel: compiled specializations and on-disk cache hits/misses."""
+import importlib
+
+from numba.core.registry import CPUDispatcher
+
+_MODULES = ("ew_generated", "elementwise", "reduction", "sort", "index", "matmul")
+
+
+def dispatchers():
+    for name in _MODULES:
+        try:
+            mod = importlib.import_module(f"numtorch.kernels.{name}")
+        except ImportError:
+            continue
+        for attr, obj in vars(mod).items():
+            if isinstance(obj, CPUDispatcher):
+                yield f"{name}.{attr}", obj
+
+
+def cache_info():
+    """dict: kernels seen, specializations compiled in this process, loaded from cache, hits, misses."""
+    info = {"kernels": 0, "specializations": 0, "cache_hits": 0, "cache_misses": 0, "per_kernel": {}}
+    for qual, d in dispatchers():
+        info["kernels"] += 1
+        nsig = len(d.signatures)
+        if not nsig:
+            continue
+        hits = sum(d.stats.cache_hits.values())
+        misses = sum(d.stats.cache_misses.values())
+        info["specializations"] += nsig
+        info["cache_hits"] += hits
+        info["cache_misses"] += misses
+        info["per_kernel"][qual] = {"signatures": [str(s) for s in d.signatures], "hits": hits,
+                                    "misses": misses}
+    info["loaded_from_cache"] = info["cache_hits"]
+    info["compiled"] = info["cache_misses"]
+    return info

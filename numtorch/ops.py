@@ -1,0 +1,300 @@
+"""Elementwise dispatch: promote -> broadcast (stride 0) -> kernel -> graph node; plus copy/cast."""
+import numbers
+
+import numpy as np
+
+from . import dtypes as _dt
+from .autograd.graph import needs_grad, record
+from .autograd.grad_mode import is_grad_enabled
+from .kernels import elementwise as _ew
+from .kernels import index as _ix
+from .optable import (ALIASES, ALWAYS_BOOL, DEFAULT, INT_ONLY, INT_TO_FLOAT, KEEP_INT, NO_BOOL, OPS, SPECIAL)
+from .shape import broadcast_shapes, broadcast_strides, contiguous_strides, numel
+from .tensor import Tensor
+
+_SCALARS = (numbers.Number, np.generic)
+
+
+def _is_scalar(x):
+    return isinstance(x, _SCALARS)
+
+
+def _check_device(*ts):
+    dev = None
+    for t in ts:
+        if isinstance(t, Tensor):
+            d = t._storage.device
+            if dev is None:
+                dev = d
+            elif d != dev:
+                a, b = (dev, d) if dev.type == "cuda" else (d, dev)
+                raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two "
+                                   f"devices, {a} and {b}!")
+    return dev
+
+
+def _type_error(op, d):
+    raise RuntimeError(f'"{op}_cpu" not implemented for \'{d.short}\'')
+
+
+def _result_dtypes(op, operands):
+    """(compute dtype, output dtype) for an op row and its operands."""
+    rt = _dt.result_type_of(operands)
+    p = op.promote
+    if p is DEFAULT or p is KEEP_INT:
+        return rt, rt
+    if p is INT_TO_FLOAT:
+        return (rt, rt) if rt.is_floating_point else (_dt.get_default_dtype(),) * 2
+    if p is ALWAYS_BOOL:
+        return rt, _dt.bool
+    if p is NO_BOOL:
+        if rt is _dt.bool:
+            if op.arity == 1:
+                raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. If you are "
+                                   "trying to invert a mask, use the `~` or `logical_not()` operator instead.")
+            raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. Use the "
+                               "`^` or `logical_xor()` operator instead.")
+        return rt, rt
+    if p is INT_ONLY:
+        if rt.is_floating_point:
+            _type_error(op.name, rt)
+        return rt, rt
+    raise AssertionError(p)
+
+
+def _operand(x, cnp):
+    """(buffer, offset, strides, shape) of a tensor or scalar in the compute NumPy dtype."""
+    if isinstance(x, Tensor):
+        buf = x._storage.data
+        if buf.dtype == cnp:
+            return buf, x._offset, x._stride, x._shape
+        c = _cast_contiguous(x, cnp)
+        return c, 0, contiguous_strides(x._shape), x._shape
+    return np.array((x,), dtype=cnp) if not isinstance(x, bool) or cnp != np.bool_ else \
+        np.array((x,), dtype=cnp), 0, (), ()
+
+
+def _cast_contiguous(x, cnp):
+    out = np.empty(x.numel(), dtype=cnp)
+    _ix.copy_strided(x._storage.data, x._offset, x._stride, out, 0, contiguous_strides(x._shape), x._shape)
+    return out
+
+
+def _new_out(shape, dt, dev):
+    return Tensor._from_buffer(np.empty(numel(shape), dtype=dt.np), shape, dt, dev)
+
+
+def _run(op, operands, shape, cnp, out_dt, dev, params, into=None):
+    """Run the kernel over broadcast operands into ``into`` (same shape) or a fresh contiguous tensor."""
+    ops_ = [_operand(o, cnp) for o in operands]
+    res = _new_out(shape, out_dt, dev) if into is None else into
+    obuf = res._storage.data
+    direct = obuf.dtype == (np.bool_ if out_dt is _dt.bool else cnp)
+    tmp, ooff, ostr = (obuf, res._offset, res._stride) if direct else \
+        (np.empty(numel(shape), dtype=cnp), 0, contiguous_strides(shape))
+    args = []
+    for buf, off, st, shp in ops_:
+        args += (buf, off, broadcast_strides(shp, st, shape) if shp != shape else st)
+    k = op.kernel
+    if len(ops_) == 1:
+        _ew.unary(k, *args, tmp, ooff, ostr, shape, *params)
+    elif len(ops_) == 2:
+        _ew.binary(k, *args, tmp, ooff, ostr, shape, *params)
+    else:
+        _ew.ternary(k, *args, tmp, ooff, ostr, shape, *params)
+    if not direct:
+        _ix.copy_strided(tmp, 0, ostr, obuf, res._offset, res._stride, shape)
+    return res
+
+
+def _lookup(name):
+    op = OPS.get(name) or SPECIAL.get(name)
+    if op is None:
+        op = OPS[ALIASES[name]]
+    return op
+
+
+def elementwise(name, *operands, out=None, params=(), ctx=None, promote_extra=()):
+    """Apply table op ``name`` to tensors/scalars with PyTorch promotion, broadcasting and autograd.
+    ``promote_extra`` are scalar parameters that take part in type promotion only (pow's exponent)."""
+    op = _lookup(name)
+    dev = _check_device(*operands)
+    cdt, odt = _result_dtypes(op, operands + promote_extra)
+    if op.promote is KEEP_INT and not cdt.is_floating_point:
+        res = operands[0].clone() if op.name != "frac" else None
+        return _to_out(res.detach(), out) if out is not None else res.detach()
+    shapes = [o._shape for o in operands if isinstance(o, Tensor)]
+    shape = broadcast_shapes(*shapes) if len(shapes) > 1 else shapes[0]
+    res = _run(op, operands, shape, cdt.compute, odt, dev, params)
+    if op.grad_fn and odt.is_floating_point and is_grad_enabled() and needs_grad(*_tensors(operands)):
+        _record(op, res, operands, ctx if ctx is not None else (params[0] if params else 1))
+    if out is not None:
+        return _to_out(res, out)
+    return res
+
+
+def _tensors(operands):
+    return [o for o in operands if isinstance(o, Tensor)]
+
+
+def _saved_operand(x):
+    if isinstance(x, Tensor) or x is None:
+        return x
+    from .creation import tensor
+    return tensor(x)            # a 0-d tensor: does not raise the result dtype within its category
+
+
+def _record(op, res, operands, ctx, saved_self=None):
+    save = []
+    for s in op.save:
+        if s == "a":
+            save.append(saved_self if saved_self is not None else _saved_operand(operands[0]))
+        elif s == "b":
+            save.append(_saved_operand(operands[1]))
+    inputs = tuple(o if isinstance(o, Tensor) else None for o in operands)
+    record(op.grad_fn, res, inputs, op.backward, save=save, ctx=ctx,
+           save_outputs=(0,) if "out" in op.save else ())
+
+
+def _to_out(res, out):
+    if not _dt.can_cast(res.dtype, out.dtype):
+        raise RuntimeError(f"result type {res.dtype.short} can't be cast to the desired output type "
+                           f"{out.dtype.short}")
+    if out._shape != res._shape:
+        out.resize_(res._shape)
+    copy_(out, res)
+    return out
+
+
+# -- in-place ---------------------------------------------------------------------------------------
+
+def check_inplace(self):
+    if is_grad_enabled() and self._requires_grad and self.grad_fn is None:
+        if self._base is not None:
+            raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place "
+                               "operation.")
+        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+    if self._base is not None and self._base._requires_grad and self._base.grad_fn is None \
+            and is_grad_enabled():
+        raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place "
+                           "operation.")
+    for s, st in zip(self._shape, self._stride):
+        if st == 0 and s > 1:
+            raise RuntimeError("unsupported operation: more than one element of the written-to tensor refers to a "
+                               "single memory location. Please clone() the tensor before performing the operation.")
+
+
+def inplace(name, self, *others, params=(), ctx=None, promote_extra=()):
+    """``self.op_(others)``: writes through views, bumps the version counter, keeps self's dtype."""
+    op = _lookup(name)
+    _check_device(self, *others)
+    check_inplace(self)
+    operands = (self,) + others
+    cdt, odt = _result_dtypes(op, operands + promote_extra)
+    if not _dt.can_cast(odt, self.dtype):
+        raise RuntimeError(f"result type {odt.short} can't be cast to the desired output type {self.dtype.short}")
+    shapes = [o._shape for o in operands if isinstance(o, Tensor)]
+    shape = broadcast_shapes(*shapes)
+    if shape != self._shape:
+        raise RuntimeError(f"output with shape {list(self._shape)} doesn't match the broadcast shape "
+                           f"{list(shape)}")
+    grad = bool(op.grad_fn) and is_grad_enabled() and needs_grad(*_tensors(operands))
+    if op.promote is KEEP_INT and not cdt.is_floating_point:
+        return self
+    orig = self.detach().clone() if grad and "a" in op.save else None
+    _run(op, operands, shape, cdt.compute, odt, self.device, params, into=self)
+    self._bump()
+    if grad:
+        from .autograd.inplace import rebase_history
+        c = ctx if ctx is not None else (params[0] if params else 1)
+        rebase_history(self, lambda prev: _record(op, self, (prev,) + others, c, saved_self=orig))
+    return self
+
+
+# -- copies and casts ---------------------------------------------------------------------------------
+
+def _copy_data(dst, src):
+    """Strided copy with cast, ``src`` broadcast to ``dst`` (no autograd, no version bump)."""
+    if dst._storage.device.type != "cpu" or src._storage.device.type != "cpu":
+        from . import cuda as _cuda
+        return _cuda.copy_between(dst, src)
+    st = broadcast_strides(src._shape, src._stride, dst._shape) if src._shape != dst._shape else src._stride
+    _ix.copy_strided(src._storage.data, src._offset, st, dst._storage.data, dst._offset, dst._stride, dst._shape)
+
+
+def copy_(self, src, non_blocking=False):
+    """``self.copy_(src)``: broadcasting and casting copy into self."""
+    if not isinstance(src, Tensor):
+        from .creation import tensor
+        src = tensor(src, dtype=self.dtype)
+    broadcast_shapes(self._shape, src._shape)
+    if broadcast_shapes(self._shape, src._shape) != self._shape:
+        raise RuntimeError(f"output with shape {list(self._shape)} doesn't match the broadcast shape "
+                           f"{list(broadcast_shapes(self._shape, src._shape))}")
+    check_inplace(self)
+    grad = is_grad_enabled() and (src._requires_grad or self._requires_grad)
+    _copy_data(self, src)
+    self._bump()
+    if grad:
+        from .autograd.inplace import record_copy
+        record_copy(self, src)
+    return self
+
+
+def to_dtype(x, dt, copy=False):
+    if x.dtype is dt and not copy:
+        return x
+    res = _new_out(x._shape, dt, x.device) if x.device.type == "cpu" else _empty_on(x, dt)
+    _copy_data(res, x)
+    if dt.is_floating_point and x.dtype.is_floating_point and needs_grad(x):
+        record("ToCopyBackward0", res, (x,), lambda node, g: (g.to(node._input_meta[0][1]),))
+    return res
+
+
+def _empty_on(x, dt):
+    from .creation import empty
+    return empty(x._shape, dtype=dt, device=x.device)
+
+
+def contiguous(x, memory_format=None):
+    if x.is_contiguous():
+        return x
+    return clone(x)
+
+
+def clone(x, memory_format=None):
+    res = _new_out(x._shape, x.dtype, x.device) if x.device.type == "cpu" else _empty_on(x, x.dtype)
+    _copy_data(res, x)
+    if needs_grad(x):
+        record("CloneBackward0", res, (x,), lambda node, g: (g,))
+    return res
+
+
+def where(condition, input=None, other=None, *, out=None):
+    """``where(cond)`` is nonzero(as_tuple); ``where(cond, a, b)`` picks with broadcasting."""
+    if input is None and other is None:
+        from .indexing import nonzero
+        return nonzero(condition, as_tuple=True)
+    if not isinstance(condition, Tensor) or condition.dtype is not _dt.bool:
+        raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype "
+                           f"{getattr(getattr(condition, 'dtype', None), 'short', type(condition).__name__)}")
+    dev = _check_device(condition, input, other)
+    rt = _dt.result_type_of((input, other))
+    shapes = [o._shape for o in (condition, input, other) if isinstance(o, Tensor)]
+    shape = broadcast_shapes(*shapes)
+    c_buf, c_off, c_st, c_shp = condition._storage.data, condition._offset, condition._stride, condition._shape
+    a = _operand(input, rt.compute)
+    b = _operand(other, rt.compute)
+    res = _new_out(shape, rt, dev)
+    tmp = res._storage.data if rt.compute == rt.np else np.empty(res.numel(), dtype=rt.compute)
+    _ew.ternary("where", c_buf, c_off, broadcast_strides(c_shp, c_st, shape),
+                a[0], a[1], broadcast_strides(a[3], a[2], shape), b[0], b[1], broadcast_strides(b[3], b[2], shape),
+                tmp, 0, res._stride, shape)
+    if tmp is not res._storage.data:
+        res._storage.data[...] = tmp
+    ins = (None, input if isinstance(input, Tensor) else None, other if isinstance(other, Tensor) else None)
+    if rt.is_floating_point and needs_grad(*[i for i in ins if i is not None]):
+        from .optable import _bw_where
+        node_inputs = ins
+        record("WhereBackward0", res, node_inputs, _bw_where, save=(condition,))
+    return _to_out(res, out) if out is not None else res

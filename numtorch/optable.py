@@ -1,0 +1,295 @@
+"""THE op table: every elementwise op declared once (kernel, promotion rule, grad_fn name, backward
+formula, what backward saves, NumPy reference and test domain). Dispatch (``ops.py``), the Tensor
+methods and the generated tests all read this table.
+
+Backward formulas are ``f(node, g) -> tuple`` over tensor ops (so gradients run compiled kernels and
+can be differentiated again); ``node.saved_tensors`` holds what ``save`` asked for: 'a', 'b' (inputs)
+or 'out' (the result), in that order."""
+from dataclasses import dataclass, field
+
+import numpy as np
+
+# Promotion categories (after PyTorch's _prims_common.ELEMENTWISE_TYPE_PROMOTION_KIND).
+DEFAULT = "default"             # result_type of the operands
+INT_TO_FLOAT = "int_to_float"   # integral/bool results become the default float dtype
+ALWAYS_BOOL = "always_bool"     # computed in result_type, output bool
+INT_ONLY = "int_only"           # bitwise ops: bool/integer only
+NO_BOOL = "no_bool"             # like DEFAULT but bool inputs raise (neg, sub)
+KEEP_INT = "keep_int"           # rounding ops: integer inputs are returned unchanged
+
+
+@dataclass(frozen=True)
+class OpDef:
+    name: str
+    arity: int
+    kernel: str
+    promote: str = DEFAULT
+    grad_fn: str = None
+    backward: object = None
+    save: tuple = ()
+    ref: object = None
+    domain: tuple = (-3.0, 3.0)
+    method: bool = True           # also a Tensor method / in-place `name_`
+    params: tuple = field(default=())
+
+
+# -- backward formulas (un-broadcasting is done centrally by the engine) ---------------------------------
+
+def _sv(node):
+    return node.saved_tensors
+
+
+def _bw_add(node, g):
+    alpha = node.ctx
+    return g, (g if alpha == 1 else g * alpha)
+
+
+def _bw_sub(node, g):
+    alpha = node.ctx
+    return g, (-g if alpha == 1 else g * (-alpha))
+
+
+def _bw_mul(node, g):
+    a, b = _sv(node)
+    return (g * b if node.needs[0] else None), (g * a if node.needs[1] else None)
+
+
+def _bw_div(node, g):
+    a, b = _sv(node)
+    ga = g / b if node.needs[0] else None
+    gb = -g * a / (b * b) if node.needs[1] else None
+    return ga, gb
+
+
+def _bw_neg(node, g):
+    return (-g,)
+
+
+def _unary(fn):
+    return lambda node, g: (fn(g, *_sv(node)),)
+
+
+_bw = {
+    "exp": _unary(lambda g, y: g * y),
+    "exp2": _unary(lambda g, y: g * y * 0.6931471805599453),
+    "expm1": _unary(lambda g, y: g * (y + 1)),
+    "log": _unary(lambda g, x: g / x),
+    "log2": _unary(lambda g, x: g / (x * 0.6931471805599453)),
+    "log10": _unary(lambda g, x: g / (x * 2.302585092994046)),
+    "log1p": _unary(lambda g, x: g / (x + 1)),
+    "sqrt": _unary(lambda g, y: g / (2 * y)),
+    "rsqrt": _unary(lambda g, y: g * (-0.5) * y * y * y),
+    "square": _unary(lambda g, x: g * 2 * x),
+    "reciprocal": _unary(lambda g, y: -g * y * y),
+    "sin": _unary(lambda g, x: g * x.cos()),
+    "cos": _unary(lambda g, x: -g * x.sin()),
+    "tan": _unary(lambda g, y: g * (1 + y * y)),
+    "asin": _unary(lambda g, x: g * (1 - x * x).rsqrt()),
+    "acos": _unary(lambda g, x: -g * (1 - x * x).rsqrt()),
+    "atan": _unary(lambda g, x: g / (1 + x * x)),
+    "sinh": _unary(lambda g, x: g * x.cosh()),
+    "cosh": _unary(lambda g, x: g * x.sinh()),
+    "tanh": _unary(lambda g, y: g * (1 - y * y)),
+    "asinh": _unary(lambda g, x: g * (x * x + 1).rsqrt()),
+    "acosh": _unary(lambda g, x: g * (x * x - 1).rsqrt()),
+    "atanh": _unary(lambda g, x: g / (1 - x * x)),
+    "sigmoid": _unary(lambda g, y: g * y * (1 - y)),
+    "relu": _unary(lambda g, y: g * (y > 0)),
+    "erf": _unary(lambda g, x: g * 1.1283791670955126 * (-(x * x)).exp()),
+    "erfc": _unary(lambda g, x: g * -1.1283791670955126 * (-(x * x)).exp()),
+    "abs": _unary(lambda g, x: g * x.sign()),
+    "sign": _unary(lambda g, x: g * 0),
+    "round": _unary(lambda g, x: g * 0),
+    "floor": _unary(lambda g, x: g * 0),
+    "ceil": _unary(lambda g, x: g * 0),
+    "trunc": _unary(lambda g, x: g * 0),
+    "frac": _unary(lambda g, x: g),
+}
+
+
+def _bw_pow_scalar(node, g):
+    (x,) = _sv(node)
+    n = node.ctx
+    if n == 0:
+        return (g * 0,)
+    return (g * n * x ** (n - 1),)
+
+
+def _bw_pow(node, g):
+    a, b, y = _sv(node)
+    from .ops import where
+    ga = g * b * a ** (b - 1) if node.needs[0] else None
+    gb = g * where(a == 0, 0.0, y * a.log()) if node.needs[1] else None
+    return ga, gb
+
+
+def _bw_rpow(node, g):          # base ** self (PowBackward2); input 0 is the exponent tensor
+    (y,) = _sv(node)
+    import math
+    return (g * y * math.log(node.ctx),) if node.ctx > 0 else (g * y * float("nan"),)
+
+
+def _bw_maxmin(node, g):
+    a, b = _sv(node)
+    pick = (a > b) if node.ctx == "max" else (a < b)
+    tie = a == b
+    ga = g * (pick + tie * 0.5) if node.needs[0] else None
+    gb = g * ((~pick & ~tie) + tie * 0.5) if node.needs[1] else None
+    return ga, gb
+
+
+def _bw_atan2(node, g):
+    a, b = _sv(node)
+    d = a * a + b * b
+    return (g * b / d if node.needs[0] else None), (-g * a / d if node.needs[1] else None)
+
+
+def _bw_hypot(node, g):
+    a, b, y = _sv(node)
+    return (g * a / y if node.needs[0] else None), (g * b / y if node.needs[1] else None)
+
+
+def _bw_clamp(node, g):
+    (x,) = _sv(node)
+    lo, hi = node.ctx
+    m = None
+    if lo is not None:
+        m = x >= lo
+    if hi is not None:
+        m = (x <= hi) if m is None else (m & (x <= hi))
+    return (g * m if m is not None else g,)
+
+
+def _bw_lerp(node, g):
+    w = node.ctx
+    return g * (1 - w), g * w
+
+
+def _bw_where(node, g):
+    (c,) = _sv(node)
+    from .ops import where
+    z = g * 0
+    return None, (where(c, g, z) if node.needs[1] else None), (where(c, z, g) if node.needs[2] else None)
+
+
+def _bw_fmod(node, g):
+    return g, None
+
+
+def _bw_remainder(node, g):
+    a, b = _sv(node)
+    return g, (-g * (a / b).floor() if node.needs[1] else None)
+
+
+def _bw_copysign(node, g):
+    a, b, y = _sv(node)
+    from .ops import where
+    return g * where(a == 0, 0.0, y / a), None
+
+
+def _bw_nan_to_num(node, g):
+    (x,) = _sv(node)
+    return (g * x.isfinite(),)
+
+
+_U = [  # name, kernel, promotion, grad_fn, save, ref, domain
+    ("neg", "neg", NO_BOOL, "NegBackward0", (), np.negative, None),
+    ("abs", "abs", DEFAULT, "AbsBackward0", ("a",), np.abs, None),
+    ("sign", "sign", DEFAULT, "SignBackward0", ("a",), np.sign, None),
+    ("sgn", "sign", DEFAULT, "SgnBackward0", ("a",), np.sign, None),
+    ("exp", "exp", INT_TO_FLOAT, "ExpBackward0", ("out",), np.exp, None),
+    ("exp2", "exp2", INT_TO_FLOAT, "Exp2Backward0", ("out",), np.exp2, None),
+    ("expm1", "expm1", INT_TO_FLOAT, "Expm1Backward0", ("out",), np.expm1, None),
+    ("log", "log", INT_TO_FLOAT, "LogBackward0", ("a",), np.log, (0.1, 5.0)),
+    ("log2", "log2", INT_TO_FLOAT, "Log2Backward0", ("a",), np.log2, (0.1, 5.0)),
+    ("log10", "log10", INT_TO_FLOAT, "Log10Backward0", ("a",), np.log10, (0.1, 5.0)),
+    ("log1p", "log1p", INT_TO_FLOAT, "Log1PBackward0", ("a",), np.log1p, (-0.5, 5.0)),
+    ("sqrt", "sqrt", INT_TO_FLOAT, "SqrtBackward0", ("out",), np.sqrt, (0.1, 5.0)),
+    ("rsqrt", "rsqrt", INT_TO_FLOAT, "RsqrtBackward0", ("out",), lambda x: 1 / np.sqrt(x), (0.1, 5.0)),
+    ("square", "square", DEFAULT, "PowBackward0", ("a",), np.square, None),
+    ("reciprocal", "reciprocal", INT_TO_FLOAT, "ReciprocalBackward0", ("out",), np.reciprocal, (0.5, 3.0)),
+    ("sin", "sin", INT_TO_FLOAT, "SinBackward0", ("a",), np.sin, None),
+    ("cos", "cos", INT_TO_FLOAT, "CosBackward0", ("a",), np.cos, None),
+    ("tan", "tan", INT_TO_FLOAT, "TanBackward0", ("out",), np.tan, (-1.2, 1.2)),
+    ("asin", "asin", INT_TO_FLOAT, "AsinBackward0", ("a",), np.arcsin, (-0.9, 0.9)),
+    ("acos", "acos", INT_TO_FLOAT, "AcosBackward0", ("a",), np.arccos, (-0.9, 0.9)),
+    ("atan", "atan", INT_TO_FLOAT, "AtanBackward0", ("a",), np.arctan, None),
+    ("sinh", "sinh", INT_TO_FLOAT, "SinhBackward0", ("a",), np.sinh, None),
+    ("cosh", "cosh", INT_TO_FLOAT, "CoshBackward0", ("a",), np.cosh, None),
+    ("tanh", "tanh", INT_TO_FLOAT, "TanhBackward0", ("out",), np.tanh, None),
+    ("asinh", "asinh", INT_TO_FLOAT, "AsinhBackward0", ("a",), np.arcsinh, None),
+    ("acosh", "acosh", INT_TO_FLOAT, "AcoshBackward0", ("a",), np.arccosh, (1.2, 4.0)),
+    ("atanh", "atanh", INT_TO_FLOAT, "AtanhBackward0", ("a",), np.arctanh, (-0.9, 0.9)),
+    ("sigmoid", "sigmoid", INT_TO_FLOAT, "SigmoidBackward0", ("out",), lambda x: 1 / (1 + np.exp(-x)), None),
+    ("relu", "relu", DEFAULT, "ReluBackward0", ("out",), lambda x: np.maximum(x, 0), None),
+    ("erf", "erf", INT_TO_FLOAT, "ErfBackward0", ("a",), None, None),
+    ("erfc", "erfc", INT_TO_FLOAT, "ErfcBackward0", ("a",), None, None),
+    ("floor", "floor", KEEP_INT, "FloorBackward0", ("a",), np.floor, None),
+    ("ceil", "ceil", KEEP_INT, "CeilBackward0", ("a",), np.ceil, None),
+    ("trunc", "trunc", KEEP_INT, "TruncBackward0", ("a",), np.trunc, None),
+    ("frac", "frac", DEFAULT, "FracBackward0", ("a",), lambda x: x - np.trunc(x), None),
+    ("isnan", "isnan", ALWAYS_BOOL, None, (), np.isnan, None),
+    ("isinf", "isinf", ALWAYS_BOOL, None, (), np.isinf, None),
+    ("isfinite", "isfinite", ALWAYS_BOOL, None, (), np.isfinite, None),
+    ("isposinf", "isposinf", ALWAYS_BOOL, None, (), np.isposinf, None),
+    ("isneginf", "isneginf", ALWAYS_BOOL, None, (), np.isneginf, None),
+    ("logical_not", "logical_not", ALWAYS_BOOL, None, (), np.logical_not, None),
+    ("bitwise_not", "bitwise_not", INT_ONLY, None, (), np.invert, None),
+]
+
+_B = [  # name, kernel, promotion, grad_fn, backward, save, ref
+    ("add", "add", DEFAULT, "AddBackward0", _bw_add, (), np.add),
+    ("sub", "sub", NO_BOOL, "SubBackward0", _bw_sub, (), np.subtract),
+    ("mul", "mul", DEFAULT, "MulBackward0", _bw_mul, ("a", "b"), np.multiply),
+    ("div", "div", INT_TO_FLOAT, "DivBackward0", _bw_div, ("a", "b"), np.true_divide),
+    ("floor_divide", "div_floor", DEFAULT, None, None, (), np.floor_divide),
+    ("remainder", "remainder", DEFAULT, "RemainderBackward0", _bw_remainder, ("a", "b"), np.remainder),
+    ("fmod", "fmod", DEFAULT, "FmodBackward0", _bw_fmod, (), np.fmod),
+    ("pow", "pow", DEFAULT, "PowBackward1", _bw_pow, ("a", "b", "out"), np.power),
+    ("maximum", "maximum", DEFAULT, "MaximumBackward0", _bw_maxmin, ("a", "b"), np.maximum),
+    ("minimum", "minimum", DEFAULT, "MinimumBackward0", _bw_maxmin, ("a", "b"), np.minimum),
+    ("fmax", "fmax", DEFAULT, "FmaxBackward0", _bw_maxmin, ("a", "b"), np.fmax),
+    ("fmin", "fmin", DEFAULT, "FminBackward0", _bw_maxmin, ("a", "b"), np.fmin),
+    ("atan2", "atan2", INT_TO_FLOAT, "Atan2Backward0", _bw_atan2, ("a", "b"), np.arctan2),
+    ("hypot", "hypot", INT_TO_FLOAT, "HypotBackward0", _bw_hypot, ("a", "b", "out"), np.hypot),
+    ("copysign", "copysign", INT_TO_FLOAT, "CopysignBackward0", _bw_copysign, ("a", "b", "out"), np.copysign),
+    ("eq", "eq", ALWAYS_BOOL, None, None, (), np.equal),
+    ("ne", "ne", ALWAYS_BOOL, None, None, (), np.not_equal),
+    ("lt", "lt", ALWAYS_BOOL, None, None, (), np.less),
+    ("le", "le", ALWAYS_BOOL, None, None, (), np.less_equal),
+    ("gt", "gt", ALWAYS_BOOL, None, None, (), np.greater),
+    ("ge", "ge", ALWAYS_BOOL, None, None, (), np.greater_equal),
+    ("logical_and", "logical_and", ALWAYS_BOOL, None, None, (), np.logical_and),
+    ("logical_or", "logical_or", ALWAYS_BOOL, None, None, (), np.logical_or),
+    ("logical_xor", "logical_xor", ALWAYS_BOOL, None, None, (), np.logical_xor),
+    ("bitwise_and", "bitwise_and", INT_ONLY, None, None, (), np.bitwise_and),
+    ("bitwise_or", "bitwise_or", INT_ONLY, None, None, (), np.bitwise_or),
+    ("bitwise_xor", "bitwise_xor", INT_ONLY, None, None, (), np.bitwise_xor),
+    ("bitwise_left_shift", "bitwise_left_shift", INT_ONLY, None, None, (), np.left_shift),
+    ("bitwise_right_shift", "bitwise_right_shift", INT_ONLY, None, None, (), np.right_shift),
+]
+
+OPS = {}
+for _n, _k, _p, _g, _s, _r, _d in _U:
+    OPS[_n] = OpDef(_n, 1, _k, _p, _g, _bw.get(_n, _bw_neg if _n == "neg" else None), _s, _r,
+                    _d or (-3.0, 3.0))
+for _n, _k, _p, _g, _f, _s, _r in _B:
+    OPS[_n] = OpDef(_n, 2, _k, _p, _g, _f, _s, _r)
+
+# Reflected/scalar variants with their own PyTorch names.
+SPECIAL = {
+    # rsub(self, other) = other - alpha*self runs the sub kernel on swapped operands.
+    "rsub": OpDef("rsub", 2, "sub", NO_BOOL, "RsubBackward1", _bw_sub, ()),
+    "pow_scalar": OpDef("pow_scalar", 1, "pow_scalar", DEFAULT, "PowBackward0", _bw_pow_scalar, ("a",)),
+    "rpow_scalar": OpDef("rpow_scalar", 1, "rpow_scalar", DEFAULT, "PowBackward2", _bw_rpow, ("out",)),
+    "clamp": OpDef("clamp", 1, "clamp", DEFAULT, "ClampBackward1", _bw_clamp, ("a",)),
+    "round": OpDef("round", 1, "round", KEEP_INT, "RoundBackward0", _bw["round"], ("a",), np.round),
+    "nan_to_num": OpDef("nan_to_num", 1, "nan_to_num", KEEP_INT, "NanToNumBackward0", _bw_nan_to_num, ("a",),
+                        np.nan_to_num),
+    "div_trunc": OpDef("div_trunc", 2, "div_trunc", DEFAULT, "DivBackward3", None, ()),
+    "relu_int": OpDef("relu", 1, "relu", DEFAULT, None, None, ()),
+}
+ALIASES = {"true_divide": "div", "multiply": "mul", "subtract": "sub", "greater": "gt", "greater_equal": "ge",
+           "less": "lt", "less_equal": "le", "not_equal": "ne", "absolute": "abs", "negative": "neg",
+           "arctan": "atan", "arcsin": "asin", "arccos": "acos", "arctan2": "atan2", "arcsinh": "asinh",
+           "arccosh": "acosh", "arctanh": "atanh", "fix": "trunc"}

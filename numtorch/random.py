@@ -1,0 +1,207 @@
+"""Random numbers: ``Generator``, ``manual_seed`` and the sampling factories.
+
+Streams come from NumPy's PCG64: the same seed gives the same values in numtorch, but numtorch does not
+reproduce PyTorch's Mersenne-Twister/Philox streams (tutorial printouts of random values differ)."""
+import numpy as np
+
+from . import dtypes as _dt
+from .shape import as_shape, check_size_nonneg, numel
+from .tensor import Tensor
+
+_DEFAULT_SEED = 67280421310721
+
+
+class Generator:
+    """``torch.Generator``: an independent random stream."""
+
+    def __init__(self, device="cpu"):
+        self.device = device
+        self.manual_seed(_DEFAULT_SEED)
+
+    def manual_seed(self, seed):
+        seed = int(seed)
+        self._seed = seed
+        self._rng = np.random.Generator(np.random.PCG64(seed & ((1 << 64) - 1)))
+        return self
+
+    def seed(self):
+        s = int(np.random.SeedSequence().entropy) & ((1 << 63) - 1)
+        self.manual_seed(s)
+        return s
+
+    def initial_seed(self):
+        return self._seed
+
+    def get_state(self):
+        from .creation import tensor
+        return tensor(np.frombuffer(repr(self._rng.bit_generator.state).encode(), dtype=np.uint8).copy())
+
+    def set_state(self, state):
+        import ast
+        st = ast.literal_eval(bytes(state.numpy().tobytes()).decode())
+        self._rng.bit_generator.state = st
+        return self
+
+
+default_generator = Generator()
+
+
+def manual_seed(seed):
+    default_generator.manual_seed(seed)
+    return default_generator
+
+
+def seed():
+    return default_generator.seed()
+
+
+def initial_seed():
+    return default_generator.initial_seed()
+
+
+def get_rng_state():
+    return default_generator.get_state()
+
+
+def set_rng_state(state):
+    default_generator.set_state(state)
+
+
+def _rng(generator):
+    return (generator or default_generator)._rng
+
+
+def _float_dtype(dtype, what):
+    dt = _dt.get_default_dtype() if dtype is None else _dt.to_dtype(dtype)
+    if not dt.is_floating_point:
+        raise RuntimeError(f'"{what}" not implemented for \'{dt.short}\'')
+    return dt
+
+
+def _make(vals, shape, dt, device, requires_grad):
+    from .creation import _from_host_array, _dev
+    return _from_host_array(np.asarray(vals).reshape(shape), dt, _dev(device), requires_grad)
+
+
+def _shape(size):
+    shape = as_shape(size)
+    check_size_nonneg(shape)
+    return shape
+
+
+def rand(*size, generator=None, dtype=None, device=None, requires_grad=False, out=None, **kw):
+    shape = _shape(size)
+    dt = _float_dtype(dtype, "check_uniform_bounds")
+    vals = _rng(generator).random(numel(shape), dtype=np.float64 if dt is _dt.float64 else np.float32)
+    return _make(vals, shape, dt, device, requires_grad)
+
+
+def randn(*size, generator=None, dtype=None, device=None, requires_grad=False, out=None, **kw):
+    shape = _shape(size)
+    dt = _float_dtype(dtype, "normal_kernel_cpu")
+    vals = _rng(generator).standard_normal(numel(shape), dtype=np.float64 if dt is _dt.float64 else np.float32)
+    return _make(vals, shape, dt, device, requires_grad)
+
+
+def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=None, requires_grad=False,
+            out=None, **kw):
+    if high is None:
+        low, high = 0, low
+    if size is None:
+        raise TypeError("randint() missing 1 required positional arguments: \"size\"")
+    if high <= low:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
+    shape = _shape((size,) if isinstance(size, int) else size)
+    dt = _dt.int64 if dtype is None else _dt.to_dtype(dtype)
+    vals = _rng(generator).integers(low, high, numel(shape), dtype=np.int64)
+    return _make(vals, shape, dt, device, requires_grad)
+
+
+def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False, out=None, **kw):
+    if n < 0:
+        raise RuntimeError(f"n must be non-negative, got{n}")
+    dt = _dt.int64 if dtype is None else _dt.to_dtype(dtype)
+    return _make(_rng(generator).permutation(n), (n,), dt, device, requires_grad)
+
+
+def rand_like(t, *, dtype=None, device=None, requires_grad=False, memory_format=None, **kw):
+    return rand(t.shape, dtype=t.dtype if dtype is None else dtype, device=device or t.device,
+                requires_grad=requires_grad)
+
+
+def randn_like(t, *, dtype=None, device=None, requires_grad=False, memory_format=None, **kw):
+    return randn(t.shape, dtype=t.dtype if dtype is None else dtype, device=device or t.device,
+                 requires_grad=requires_grad)
+
+
+def randint_like(t, low=0, high=None, *, dtype=None, device=None, requires_grad=False, memory_format=None, **kw):
+    return randint(low, high, t.shape, dtype=t.dtype if dtype is None else dtype, device=device or t.device,
+                   requires_grad=requires_grad)
+
+
+def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=None, requires_grad=False,
+           out=None):
+    """``torch.normal`` with float mean/std and ``size``, or tensor mean and/or std."""
+    if isinstance(mean, Tensor) or isinstance(std, Tensor):
+        from . import ops
+        m = mean if isinstance(mean, Tensor) else None
+        s = std if isinstance(std, Tensor) else None
+        ref = m if m is not None else s
+        z = randn(ref.shape if m is None or s is None else
+                  ops.broadcast_shapes(m.shape, s.shape), dtype=ref.dtype, generator=generator)
+        return z * std + mean
+    if size is None:
+        raise TypeError("normal() missing required argument 'size'")
+    if std < 0:
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
+    return randn(size, generator=generator, dtype=dtype, device=device) * std + mean if not requires_grad else \
+        (randn(size, generator=generator, dtype=dtype, device=device) * std + mean).requires_grad_()
+
+
+def bernoulli(input, p=None, *, generator=None, out=None):
+    probs = input._host_values() if p is None else np.full(input.shape, p)
+    if np.any((probs < 0) | (probs > 1)):
+        raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.")
+    vals = _rng(generator).random(probs.shape) < probs
+    return _make(vals, input.shape, input.dtype, input.device, False)
+
+
+def multinomial(input, num_samples, replacement=False, *, generator=None):
+    p = np.atleast_2d(input._host_values().astype(np.float64))
+    if not replacement and num_samples > p.shape[-1]:
+        raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without replacement")
+    rows = [_rng(generator).choice(p.shape[-1], num_samples, replace=replacement, p=r / r.sum()) for r in p]
+    out = np.array(rows, dtype=np.int64)
+    return _make(out if input.dim() == 2 else out[0], out.shape if input.dim() == 2 else out.shape[1:],
+                 _dt.int64, input.device, False)
+
+
+# -- in-place fills (methods) ------------------------------------------------------------------------
+
+def _fill_from(self, vals):
+    from .ops import copy_
+    from .creation import _from_host_array, _dev
+    copy_(self, _from_host_array(np.asarray(vals).reshape(self.shape), self.dtype, _dev(None)))
+    return self
+
+
+def uniform_(self, a=0.0, b=1.0, *, generator=None):
+    return _fill_from(self, _rng(generator).uniform(a, b, self.numel()))
+
+
+def normal_(self, mean=0.0, std=1.0, *, generator=None):
+    return _fill_from(self, _rng(generator).normal(mean, std, self.numel()))
+
+
+def random_(self, low=0, high=None, *, generator=None):
+    if high is None:
+        low, high = 0, low if low else (2 ** 24 if self.dtype.is_floating_point else 2 ** 31)
+    return _fill_from(self, _rng(generator).integers(low, high, self.numel()))
+
+
+def bernoulli_(self, p=0.5, *, generator=None):
+    return _fill_from(self, _rng(generator).random(self.numel()) < p)
+
+
+def exponential_(self, lambd=1.0, *, generator=None):
+    return _fill_from(self, _rng(generator).exponential(1.0 / lambd, self.numel()))

@@ -1,0 +1,201 @@
+"""Pure shape/stride math: broadcasting, dim wrapping, view feasibility. No tensors, no kernels."""
+import operator
+
+
+class Size(tuple):
+    """``torch.Size``: a tuple that prints as ``torch.Size([2, 3])``."""
+    __slots__ = ()
+
+    def __repr__(self):
+        return f"torch.Size({list(self)})"
+
+    __str__ = __repr__
+
+    def numel(self):
+        n = 1
+        for s in self:
+            n *= s
+        return n
+
+    def __getitem__(self, i):
+        r = tuple.__getitem__(self, i)
+        return Size(r) if isinstance(i, slice) else r
+
+    def __add__(self, other):
+        return Size(tuple.__add__(self, tuple(other)))
+
+
+def numel(shape):
+    n = 1
+    for s in shape:
+        n *= s
+    return n
+
+
+def contiguous_strides(shape):
+    strides = [0] * len(shape)
+    acc = 1
+    for i in range(len(shape) - 1, -1, -1):
+        strides[i] = acc
+        acc *= max(shape[i], 1)
+    return tuple(strides)
+
+
+def is_contiguous(shape, strides):
+    acc = 1
+    for i in range(len(shape) - 1, -1, -1):
+        s = shape[i]
+        if s == 1:
+            continue
+        if s == 0:
+            return True
+        if strides[i] != acc:
+            return False
+        acc *= s
+    return True
+
+
+def wrap_dim(dim, ndim, scalar_ok=True):
+    """PyTorch's dim wrapping: 0-d tensors accept dims -1 and 0."""
+    try:
+        dim = operator.index(dim)
+    except TypeError:
+        raise TypeError(f"dim must be an int, got {type(dim).__name__}") from None
+    n = ndim if ndim > 0 or not scalar_ok else 1
+    if not -n <= dim < n:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
+    return dim + n if dim < 0 else dim
+
+
+def wrap_dims(dims, ndim):
+    """Normalise an int / tuple / list of dims; repeated dims raise like PyTorch."""
+    if isinstance(dims, (list, tuple)):
+        out = tuple(wrap_dim(d, ndim) for d in dims)
+    else:
+        out = (wrap_dim(dims, ndim),)
+    if len(set(out)) != len(out):
+        d = next(d for d in out if out.count(d) > 1)
+        raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
+    return out
+
+
+def as_shape(args):
+    """Accept ``f(2, 3)``, ``f((2, 3))``, ``f([2, 3])`` or ``f(Size)`` like PyTorch factories."""
+    if len(args) == 1 and isinstance(args[0], (tuple, list)):
+        args = args[0]
+    try:
+        shape = tuple(operator.index(a) for a in args)
+    except TypeError:
+        bad = next(a for a in args if not hasattr(a, "__index__"))
+        raise TypeError(f"expected a sequence of integers or a single integer, got '{bad!r}'") from None
+    return shape
+
+
+def check_size_nonneg(shape):
+    for s in shape:
+        if s < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {list(shape)}")
+
+
+def broadcast_shapes(*shapes):
+    """Right-aligned broadcasting with PyTorch's error text."""
+    if len(shapes) == 1:
+        return tuple(shapes[0])
+    ndim = max(len(s) for s in shapes)
+    out = [1] * ndim
+    for s in shapes:
+        off = ndim - len(s)
+        for i, d in enumerate(s):
+            j = off + i
+            o = out[j]
+            if o == d or d == 1:
+                continue
+            if o == 1:
+                out[j] = d
+                continue
+            # PyTorch names the operands a and b from the first mismatch it meets.
+            raise RuntimeError(f"The size of tensor a ({o}) must match the size of tensor b ({d}) "
+                               f"at non-singleton dimension {j}")
+    return tuple(out)
+
+
+def broadcast_strides(shape, strides, target):
+    """Strides of a tensor broadcast (stride 0) to ``target``; assumes compatibility."""
+    off = len(target) - len(shape)
+    out = [0] * len(target)
+    for i, (s, st) in enumerate(zip(shape, strides)):
+        out[off + i] = 0 if (s == 1 and target[off + i] != 1) else st
+    return tuple(out)
+
+
+def infer_size(shape, n):
+    """Resolve one -1 in a view/reshape target, with PyTorch's errors."""
+    shape = tuple(shape)
+    neg = [i for i, s in enumerate(shape) if s == -1]
+    if len(neg) > 1:
+        raise RuntimeError("only one dimension can be inferred")
+    for s in shape:
+        if s < -1:
+            raise RuntimeError(f"invalid shape dimension {s}")
+    known = 1
+    for s in shape:
+        if s != -1:
+            known *= s
+    if neg:
+        if known == 0 or n % known:
+            raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {n}")
+        shape = shape[:neg[0]] + (n // known,) + shape[neg[0] + 1:]
+    elif known != n:
+        raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {n}")
+    return shape
+
+
+def view_strides(old_shape, old_strides, new_shape):
+    """Strides for viewing (old_shape, old_strides) as new_shape, or None (PyTorch's computeStride)."""
+    if not old_shape:
+        return (1,) * len(new_shape)
+    n = numel(old_shape)
+    if n == 0:
+        return contiguous_strides(new_shape)
+    new_strides = [0] * len(new_shape)
+    view_d = len(new_shape) - 1
+    chunk_base_stride = old_strides[-1]
+    tensor_numel = 1
+    view_numel = 1
+    for tensor_d in range(len(old_shape) - 1, -1, -1):
+        tensor_numel *= old_shape[tensor_d]
+        if tensor_d == 0 or (old_shape[tensor_d - 1] != 1 and
+                             old_strides[tensor_d - 1] != tensor_numel * chunk_base_stride):
+            while view_d >= 0 and (view_numel < tensor_numel or new_shape[view_d] == 1):
+                new_strides[view_d] = view_numel * chunk_base_stride
+                view_numel *= new_shape[view_d]
+                view_d -= 1
+            if view_numel != tensor_numel:
+                return None
+            if tensor_d > 0:
+                chunk_base_stride = old_strides[tensor_d - 1]
+                tensor_numel = 1
+                view_numel = 1
+    if view_d != -1:
+        return None
+    return tuple(new_strides)
+
+
+def coalesce(shape, *stride_lists):
+    """Merge adjacent dims that are contiguous in every operand; drop size-1 dims."""
+    dims = [i for i, s in enumerate(shape) if s != 1]
+    if not dims:
+        return (), tuple(() for _ in stride_lists)
+    out_shape = [shape[dims[0]]]
+    outs = [[st[dims[0]]] for st in stride_lists]
+    for i in dims[1:]:
+        s = shape[i]
+        if all(o[-1] == st[i] * s for o, st in zip(outs, stride_lists)):
+            out_shape[-1] *= s
+            for o, st in zip(outs, stride_lists):
+                o[-1] = st[i]
+        else:
+            out_shape.append(s)
+            for o, st in zip(outs, stride_lists):
+                o.append(st[i])
+    return tuple(out_shape), tuple(tuple(o) for o in outs)
