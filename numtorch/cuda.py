@@ -11,7 +11,16 @@ def _numba_cuda():
     return cuda
 
 
+def _simulated():
+    import os
+    return os.environ.get("NUMBA_ENABLE_CUDASIM") == "1"
+
+
 def is_available():
+    """True with a real GPU; under Numba's simulator only when NUMTORCH_CUDASIM=1 opts in (tests)."""
+    import os
+    if _simulated() and os.environ.get("NUMTORCH_CUDASIM") != "1":
+        return False
     cuda = _numba_cuda()
     if cuda is None:
         return False

@@ -8,7 +8,8 @@ from .autograd.graph import needs_grad, record
 from .autograd.grad_mode import is_grad_enabled
 from .kernels import elementwise as _ew
 from .kernels import index as _ix
-from .optable import (ALIASES, ALWAYS_BOOL, DEFAULT, INT_ONLY, INT_TO_FLOAT, KEEP_INT, NO_BOOL, OPS, SPECIAL)
+from .optable import (ALIASES, ALWAYS_BOOL, DEFAULT, INT_ONLY, INT_TO_FLOAT, KEEP_INT, NO_BOOL, OPS, REJECT,
+                      SPECIAL)
 from .shape import broadcast_shapes, broadcast_strides, contiguous_strides, numel
 from .tensor import Tensor
 
@@ -33,13 +34,19 @@ def _check_device(*ts):
     return dev
 
 
-def _type_error(op, d):
-    raise RuntimeError(f'"{op}_cpu" not implemented for \'{d.short}\'')
+def _type_error(label, d):
+    raise NotImplementedError(f'"{label}" not implemented for \'{d.short}\'')
+
+
+_CAT = {0: "b", 1: "i", 2: "f"}
 
 
 def _result_dtypes(op, operands):
     """(compute dtype, output dtype) for an op row and its operands."""
     rt = _dt.result_type_of(operands)
+    rej = REJECT.get(op.name)
+    if rej is not None and _CAT[rt.category] in rej[0]:
+        _type_error(rej[1], rt)
     p = op.promote
     if p is DEFAULT or p is KEEP_INT:
         return rt, rt
@@ -57,7 +64,7 @@ def _result_dtypes(op, operands):
         return rt, rt
     if p is INT_ONLY:
         if rt.is_floating_point:
-            _type_error(op.name, rt)
+            _type_error(op.name + "_cpu", rt)
         return rt, rt
     raise AssertionError(p)
 

@@ -287,8 +287,17 @@ SPECIAL = {
     "nan_to_num": OpDef("nan_to_num", 1, "nan_to_num", KEEP_INT, "NanToNumBackward0", _bw_nan_to_num, ("a",),
                         np.nan_to_num),
     "div_trunc": OpDef("div_trunc", 2, "div_trunc", DEFAULT, "DivBackward3", None, ()),
-    "relu_int": OpDef("relu", 1, "relu", DEFAULT, None, None, ()),
 }
+# Input categories PyTorch has no kernel for: 'b' bool, 'i' integer, 'f' floating -> (categories, kernel label
+# used in PyTorch's NotImplementedError text).
+REJECT = {"abs": ("b", "abs_cpu"), "floor": ("b", "floor_vml_cpu"), "ceil": ("b", "ceil_vml_cpu"),
+          "trunc": ("b", "trunc_vml_cpu"), "frac": ("bi", "frac_cpu"), "bitwise_not": ("f", "bitwise_not_cpu"),
+          "floor_divide": ("b", "div_floor_cpu"), "remainder": ("b", "remainder_cpu"), "fmod": ("b", "fmod_cpu"),
+          "pow": ("b", "pow"), "hypot": ("bi", "hypot_cpu"), "bitwise_and": ("f", "bitwise_and_cpu"),
+          "bitwise_or": ("f", "bitwise_or_cpu"), "bitwise_xor": ("f", "bitwise_xor_cpu"),
+          "bitwise_left_shift": ("bf", "lshift_cpu"), "bitwise_right_shift": ("bf", "rshift_cpu"),
+          "div_trunc": ("b", "div_trunc_cpu"), "round": ("b", "round_cpu")}
+
 ALIASES = {"true_divide": "div", "multiply": "mul", "subtract": "sub", "greater": "gt", "greater_equal": "ge",
            "less": "lt", "less_equal": "le", "not_equal": "ne", "absolute": "abs", "negative": "neg",
            "arctan": "atan", "arcsin": "asin", "arccos": "acos", "arctan2": "atan2", "arcsinh": "asinh",

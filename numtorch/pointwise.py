@@ -226,7 +226,7 @@ def bitwise_not(input, *, out=None):
 
 def relu(input):
     if input.dtype is _dt.bool:
-        raise RuntimeError('"clamp_min_scalar_cpu" not implemented for \'Bool\'')
+        raise RuntimeError("Boolean inputs not supported for relu")
     return elementwise("relu", input)
 
 

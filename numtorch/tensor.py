@@ -14,7 +14,7 @@ _NONLEAF_GRAD_WARNING = (
     "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad attribute won't be "
     "populated during autograd.backward(). If you indeed want the .grad field to be populated for a non-leaf "
     "Tensor, use .retain_grad() on the non-leaf Tensor. If you access the non-leaf Tensor by mistake, make sure "
-    "you access the leaf Tensor instead. See github.com/pytorch/pytorch/pull/30531 for more informations. "
+    "you access the leaf Tensor instead. See github.com/pytorch/pytorch/pull/30531 for more information. "
     "(Triggered internally at /pytorch/build/aten/src/ATen/core/TensorBody.h:494.)")
 
 
@@ -362,6 +362,10 @@ class Tensor:
 def _rebuild(arr, dtype_name, requires_grad):
     from .creation import tensor as _tensor
     return _tensor(arr, dtype=_dt.to_dtype(dtype_name), requires_grad=requires_grad)
+
+
+# Scripts print ``type(t)``: PyTorch shows <class 'torch.Tensor'>.
+Tensor.__module__ = "torch"
 
 
 def is_tensor(obj):
