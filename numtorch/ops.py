@@ -11,6 +11,7 @@ from .kernels import index as _ix
 from .optable import (ALIASES, ALWAYS_BOOL, DEFAULT, INT_ONLY, INT_TO_FLOAT, KEEP_INT, NO_BOOL, OPS, REJECT,
                       SPECIAL)
 from .shape import broadcast_shapes, broadcast_strides, contiguous_strides, numel
+from .storage import Storage
 from .tensor import Tensor
 
 _SCALARS = (numbers.Number, np.generic)
@@ -41,9 +42,34 @@ def _type_error(label, d):
 _CAT = {0: "b", 1: "i", 2: "f"}
 
 
+_PY_SCALAR = {int: _dt.int64, bool: _dt.bool}
+
+
+def _fast_rt(operands):
+    """result_type for the common cases (same-dtype tensors; tensor with a Python scalar), else None."""
+    a = operands[0]
+    if a.__class__ is not Tensor or not a._shape:
+        return None
+    d = a.dtype
+    for o in operands[1:]:
+        c = o.__class__
+        if c is Tensor:
+            if o.dtype is not d or not o._shape:
+                return None
+        elif c is float:
+            if not d.is_floating_point:
+                return None
+        elif c is int:
+            if d is _dt.bool:
+                return None
+        else:
+            return None
+    return d
+
+
 def _result_dtypes(op, operands):
     """(compute dtype, output dtype) for an op row and its operands."""
-    rt = _dt.result_type_of(operands)
+    rt = _fast_rt(operands) or _dt.result_type_of(operands)
     rej = REJECT.get(op.name)
     if rej is not None and _CAT[rt.category] in rej[0]:
         _type_error(rej[1], rt)
@@ -93,20 +119,25 @@ def _new_out(shape, dt, dev):
 
 def _run(op, operands, shape, cnp, out_dt, dev, params, into=None):
     """Run the kernel over broadcast operands into ``into`` (same shape) or a fresh contiguous tensor."""
-    ops_ = [_operand(o, cnp) for o in operands]
-    res = _new_out(shape, out_dt, dev) if into is None else into
+    if into is None:
+        buf = np.empty(numel(shape), dtype=out_dt.np)
+        res = Tensor._make(Storage(buf, dev), shape, contiguous_strides(shape), 0, out_dt)
+    else:
+        res = into
     obuf = res._storage.data
-    direct = obuf.dtype == (np.bool_ if out_dt is _dt.bool else cnp)
+    direct = obuf.dtype == cnp or out_dt is _dt.bool
     tmp, ooff, ostr = (obuf, res._offset, res._stride) if direct else \
         (np.empty(numel(shape), dtype=cnp), 0, contiguous_strides(shape))
     args = []
-    for buf, off, st, shp in ops_:
+    for o in operands:
+        buf, off, st, shp = _operand(o, cnp)
         args += (buf, off, broadcast_strides(shp, st, shape) if shp != shape else st)
+    n = len(operands)
     k = op.kernel
-    if len(ops_) == 1:
-        _ew.unary(k, *args, tmp, ooff, ostr, shape, *params)
-    elif len(ops_) == 2:
+    if n == 2:
         _ew.binary(k, *args, tmp, ooff, ostr, shape, *params)
+    elif n == 1:
+        _ew.unary(k, *args, tmp, ooff, ostr, shape, *params)
     else:
         _ew.ternary(k, *args, tmp, ooff, ostr, shape, *params)
     if not direct:
@@ -130,14 +161,27 @@ def elementwise(name, *operands, out=None, params=(), ctx=None, promote_extra=()
     if op.promote is KEEP_INT and not cdt.is_floating_point:
         res = operands[0].clone() if op.name != "frac" else None
         return _to_out(res.detach(), out) if out is not None else res.detach()
-    shapes = [o._shape for o in operands if isinstance(o, Tensor)]
-    shape = broadcast_shapes(*shapes) if len(shapes) > 1 else shapes[0]
+    shape = _common_shape(operands)
     res = _run(op, operands, shape, cdt.compute, odt, dev, params)
-    if op.grad_fn and odt.is_floating_point and is_grad_enabled() and needs_grad(*_tensors(operands)):
+    if op.grad_fn and odt.is_floating_point and needs_grad(*operands):
         _record(op, res, operands, ctx if ctx is not None else (params[0] if params else 1))
     if out is not None:
         return _to_out(res, out)
     return res
+
+
+def _common_shape(operands):
+    shape = None
+    many = False
+    for o in operands:
+        if o.__class__ is Tensor or isinstance(o, Tensor):
+            if shape is None:
+                shape = o._shape
+            elif o._shape != shape:
+                many = True
+    if many:
+        return broadcast_shapes(*[o._shape for o in operands if isinstance(o, Tensor)])
+    return shape
 
 
 def _tensors(operands):

@@ -32,7 +32,20 @@ def numel(shape):
     return n
 
 
+_CS = {}
+
+
 def contiguous_strides(shape):
+    r = _CS.get(shape)
+    if r is not None:
+        return r
+    r = _contiguous_strides(shape)
+    if len(_CS) < 4096:
+        _CS[tuple(shape)] = r
+    return r
+
+
+def _contiguous_strides(shape):
     strides = [0] * len(shape)
     acc = 1
     for i in range(len(shape) - 1, -1, -1):
