@@ -14,6 +14,7 @@ from .shape import numel, wrap_dim, wrap_dims
 from .tensor import Tensor
 
 _INT_TO_LONG = ("sum", "nansum", "prod", "cumsum", "cumprod")
+_KERNEL_OP = {"amax": "max", "amin": "min"}
 
 
 def _dims(x, dim):
@@ -79,7 +80,7 @@ def _reduce(op, x, dim, keepdim, dtype, out_dt=None, **kw):
     o = res._storage.data
     tmp = o if o.dtype == (odt.compute if op not in ("all", "any", "count_nonzero") else o.dtype) else \
         np.empty(o.shape[0], dtype=odt.compute)
-    _kr.reduce(op, buf, outer, n, inner, tmp, **kw)
+    _kr.reduce(_KERNEL_OP.get(op, op), buf, outer, n, inner, tmp, **kw)
     if tmp is not o:
         o[...] = tmp
     return res, dims
@@ -253,7 +254,7 @@ def _amaxmin(op, x, dim=(), keepdim=False, out=None):
 
 
 def amax(x, dim=(), keepdim=False, *, out=None):
-    return _amaxmin("max" if False else "amax", x, dim, keepdim, out)
+    return _amaxmin("amax", x, dim, keepdim, out)
 
 
 def amin(x, dim=(), keepdim=False, *, out=None):

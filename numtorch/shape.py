@@ -36,6 +36,8 @@ _CS = {}
 
 
 def contiguous_strides(shape):
+    if shape.__class__ is not tuple:
+        shape = tuple(shape)
     r = _CS.get(shape)
     if r is not None:
         return r
