@@ -131,7 +131,7 @@ def _bw_rpow(node, g):          # base ** self (PowBackward2); input 0 is the ex
 
 def _bw_maxmin(node, g):
     a, b = _sv(node)
-    pick = (a > b) if node.ctx == "max" else (a < b)
+    pick = (a > b) if node.name() in ("MaximumBackward0", "FmaxBackward0") else (a < b)
     tie = a == b
     ga = g * (pick + tie * 0.5) if node.needs[0] else None
     gb = g * ((~pick & ~tie) + tie * 0.5) if node.needs[1] else None
@@ -173,7 +173,8 @@ def _bw_where(node, g):
 
 
 def _bw_fmod(node, g):
-    return g, None
+    a, b = _sv(node)
+    return g, (-g * (a / b).trunc() if node.needs[1] else None)
 
 
 def _bw_remainder(node, g):
@@ -244,7 +245,7 @@ _B = [  # name, kernel, promotion, grad_fn, backward, save, ref
     ("div", "div", INT_TO_FLOAT, "DivBackward0", _bw_div, ("a", "b"), np.true_divide),
     ("floor_divide", "div_floor", DEFAULT, None, None, (), np.floor_divide),
     ("remainder", "remainder", DEFAULT, "RemainderBackward0", _bw_remainder, ("a", "b"), np.remainder),
-    ("fmod", "fmod", DEFAULT, "FmodBackward0", _bw_fmod, (), np.fmod),
+    ("fmod", "fmod", DEFAULT, "FmodBackward0", _bw_fmod, ("a", "b"), np.fmod),
     ("pow", "pow", DEFAULT, "PowBackward1", _bw_pow, ("a", "b", "out"), np.power),
     ("maximum", "maximum", DEFAULT, "MaximumBackward0", _bw_maxmin, ("a", "b"), np.maximum),
     ("minimum", "minimum", DEFAULT, "MinimumBackward0", _bw_maxmin, ("a", "b"), np.minimum),

@@ -1,18 +1,30 @@
-"""The backward engine: iterative topological order (no recursion), gradient buffers, central
-un-broadcasting, saved-tensor release, tensor hooks and retain_grad."""
+"""The backward engine: iterative (no recursion at any depth), dependency-counted topological order
+with PyTorch's priority (most recently created node first, AccumulateGrad as soon as ready), gradient
+buffers, central un-broadcasting/casting, saved-tensor release, tensor/node hooks and retain_grad."""
 import heapq
-import weakref
+from sys import getrefcount
 
-from .grad_mode import is_grad_enabled, set_grad_enabled
+from .grad_mode import _state
 from .graph import AccumulateGrad, edge_of
+from .hooks import (_PostAccumulate, _install_retain, _tensor_pre_hooks,  # noqa: F401 (tensor.py imports these)
+                    register_post_accumulate_grad_hook, register_tensor_hook)
+from ..kernels import elementwise as _ew
 
 
-def sum_to_meta(g, meta):
+def _shape_str(shape):
+    return "[" + ", ".join(map(str, shape)) + "]"
+
+
+def sum_to_meta(g, meta, node=None, index=0):
     """Reduce a broadcast gradient back to an input's (shape, dtype, device)."""
     shape, dtype, _ = meta
     gs = g._shape
     if gs != shape:
         lead = len(gs) - len(shape)
+        if lead < 0 or any(s != 1 and s != gs[lead + i] for i, s in enumerate(shape)):
+            who = node.name() if node is not None else "Function"
+            raise RuntimeError(f"Function {who} returned an invalid gradient at index {index} - got "
+                               f"{_shape_str(gs)} but expected shape compatible with {_shape_str(shape)}")
         dims = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(shape) if s == 1 and gs[lead + i] != 1)
         if dims:
             g = g.sum(dims, keepdim=True)
@@ -23,56 +35,7 @@ def sum_to_meta(g, meta):
     return g
 
 
-def _install_retain(t):
-    node = t.grad_fn
-    if node._retained is None:
-        node._retained = {}
-    node._retained[t._output_nr] = weakref.ref(t)
-
-
-class _RemovableHook:
-    def __init__(self, lst, fn):
-        self._lst, self._fn = lst, fn
-
-    def remove(self):
-        if self._fn in self._lst:
-            self._lst.remove(self._fn)
-
-
-def register_tensor_hook(t, hook):
-    if not t._requires_grad:
-        raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
-    if t.grad_fn is None:
-        if t._hooks is None:
-            t._hooks = []
-        t._hooks.append(hook)
-        return _RemovableHook(t._hooks, hook)
-    nr = t._output_nr
-    entry = (nr, hook)
-    t.grad_fn._pre_hooks.append(entry)
-    return _RemovableHook(t.grad_fn._pre_hooks, entry)
-
-
-def _implicit_grads(tensors, grads):
-    from ..creation import ones_like
-    out = []
-    for i, (t, g) in enumerate(zip(tensors, grads)):
-        if g is None:
-            if t.numel() != 1:
-                raise RuntimeError("grad can be implicitly created only for scalar outputs")
-            if not t.dtype.is_floating_point:
-                raise RuntimeError(f"grad can be implicitly created only for real scalar outputs but got "
-                                   f"{t.dtype}")
-            g = ones_like(t)
-        elif not hasattr(g, "_vc"):
-            from ..creation import tensor
-            g = tensor(g, dtype=t.dtype)
-        if g._shape != t._shape:
-            raise RuntimeError(f"Mismatch in shape: grad_output[{i}] has a shape of torch.Size({list(g._shape)}) "
-                               f"and output[{i}] has a shape of torch.Size({list(t._shape)}).")
-        out.append(g)
-    return out
-
+# -- entry points -----------------------------------------------------------------------------------
 
 def _as_list(x):
     if x is None:
@@ -90,42 +53,84 @@ def _roots(tensors):
     return edges
 
 
+def _ones_like(t):
+    from ..creation import ones_like
+    return ones_like(t)
+
+
+def _implicit_grads(tensors, grads):
+    out = []
+    for i, (t, g) in enumerate(zip(tensors, grads)):
+        if g is None:
+            if t.numel() != 1:
+                raise RuntimeError("grad can be implicitly created only for scalar outputs")
+            if not t.dtype.is_floating_point:
+                raise RuntimeError(f"grad can be implicitly created only for real scalar outputs but got "
+                                   f"{t.dtype}")
+            g = _ones_like(t)
+        elif not hasattr(g, "_vc"):
+            from ..creation import tensor
+            g = tensor(g, dtype=t.dtype)
+        if g._shape != t._shape:
+            raise RuntimeError(f"Mismatch in shape: grad_output[{i}] has a shape of torch.Size({list(g._shape)}) "
+                               f"and output[{i}] has a shape of torch.Size({list(t._shape)}).")
+        out.append(g)
+    return out
+
+
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, grad_variables=None, inputs=None):
     """``torch.autograd.backward``: accumulate gradients of ``tensors`` into leaves' ``.grad``."""
+    if grad_variables is not None:
+        grad_tensors = grad_variables
     tensors = _as_list(tensors)
     grads = _as_list(grad_tensors) or [None] * len(tensors)
     if len(grads) != len(tensors):
-        raise RuntimeError(f"got {len(grads)} gradients but {len(tensors)} tensors")
+        raise RuntimeError(f"got {len(tensors)} tensors and {len(grads)} gradients")
     retain = create_graph if retain_graph is None else retain_graph
     edges = _roots(tensors)
     grads = _implicit_grads(tensors, grads)
-    only = None
+    targets = None
     if inputs is not None:
         inputs = _as_list(inputs)
         if not inputs:
-            raise RuntimeError("'inputs' argument to backward() cannot be empty.")
-        only = {id(edge_of(t)[0]) for t in inputs}
-    _execute(edges, grads, retain, create_graph, capture=None, accumulate_only=only)
+            raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
+        targets = {}
+        for t in inputs:
+            e = edge_of(t)
+            if e[0] is None:
+                raise RuntimeError("One of the differentiated Tensors does not require grad")
+            if t.grad_fn is not None and not t._retains_grad:
+                t.retain_grad()       # PyTorch populates .grad of non-leaf inputs
+            targets[e[0]] = None
+    _execute(edges, grads, retain, create_graph, targets=targets)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, only_inputs=True,
          allow_unused=None, is_grads_batched=False, materialize_grads=False):
     """``torch.autograd.grad``: gradients of outputs w.r.t. inputs, without touching ``.grad``."""
-    single = not isinstance(inputs, (list, tuple))
-    outputs, inputs = _as_list(outputs), _as_list(inputs)
+    if materialize_grads and allow_unused is False:
+        raise ValueError("Expected allow_unused to be True or not passed when materialize_grads=True, but got: "
+                         "allow_unused=False.")
+    outputs = _as_list(outputs)
+    inputs = _as_list(inputs)
     allow_unused = materialize_grads if allow_unused is None else allow_unused
     for t in inputs:
-        if not t._requires_grad:
+        if not getattr(t, "_requires_grad", False):
             raise RuntimeError("One of the differentiated Tensors does not require grad")
     grads = _as_list(grad_outputs) or [None] * len(outputs)
+    if len(grads) != len(outputs):
+        raise RuntimeError(f"got {len(outputs)} tensors and {len(grads)} gradients")
     retain = create_graph if retain_graph is None else retain_graph
     edges = _roots(outputs)
     grads = _implicit_grads(outputs, grads)
-    capture = {}
+    if is_grads_batched:
+        raise NotImplementedError("is_grads_batched=True is not supported by numtorch")
+    captures = {}
     for i, t in enumerate(inputs):
-        capture.setdefault((id(edge_of(t)[0]), edge_of(t)[1]), []).append(i)
-    results = _execute(edges, grads, retain, create_graph, capture=capture, n_inputs=len(inputs),
-                       keep=[edge_of(t)[0] for t in inputs])
+        node, nr = edge_of(t)
+        captures.setdefault(node, []).append((nr, i))
+    results = [None] * len(inputs)
+    _execute(edges, grads, retain, create_graph, targets=captures, captures=captures, results=results)
     out = []
     for i, r in enumerate(results):
         if r is None:
@@ -139,119 +144,231 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     return tuple(out)
 
 
-def _graph(edges):
-    """Dependency counts of every node reachable from the roots (iterative DFS)."""
+# -- execution --------------------------------------------------------------------------------------
+
+def _dependencies(roots):
+    """Number of incoming edges of every node reachable from the roots (iterative DFS)."""
     deps = {}
-    seen = set()
-    stack = [e[0] for e in edges]
-    nodes = {}
+    if len(roots) == 1:
+        # A single root is never reached again (the graph is acyclic): ``deps`` doubles as the seen set.
+        stack = list(roots)
+        pop, push = stack.pop, stack.append
+        while stack:
+            for nxt, _ in pop().next_functions:
+                if nxt is not None:
+                    if nxt in deps:
+                        deps[nxt] += 1
+                    else:
+                        deps[nxt] = 1
+                        push(nxt)
+        return deps
+    seen = set(roots)
+    stack = list(seen)
     while stack:
-        n = stack.pop()
-        if id(n) in seen:
-            continue
-        seen.add(id(n))
-        nodes[id(n)] = n
+        for nxt, _ in stack.pop().next_functions:
+            if nxt is not None:
+                if nxt in deps:
+                    deps[nxt] += 1
+                else:
+                    deps[nxt] = 1
+                if nxt not in seen:
+                    seen.add(nxt)
+                    stack.append(nxt)
+    return deps
+
+
+def _needed(roots, deps, targets):
+    """Nodes lying on a path to a target (the only ones that must run when inputs are given)."""
+    order = []
+    remaining = dict(deps)
+    ready = [n for n in set(roots) if n not in remaining]
+    while ready:
+        n = ready.pop()
+        order.append(n)
         for nxt, _ in n.next_functions:
             if nxt is not None:
-                deps[id(nxt)] = deps.get(id(nxt), 0) + 1
-                if id(nxt) not in seen:
-                    stack.append(nxt)
-    return deps, nodes
+                remaining[nxt] -= 1
+                if remaining[nxt] == 0:
+                    ready.append(nxt)
+    needed = set()
+    for n in reversed(order):
+        for nxt, _ in n.next_functions:
+            if nxt is not None and (nxt in needed or nxt in targets):
+                needed.add(n)
+                break
+        else:
+            if n in targets and not _is_capture_only(n, targets):
+                needed.add(n)
+    return needed
 
 
-def _add(a, b):
-    return b if a is None else (a if b is None else a + b)
+def _is_capture_only(n, targets):
+    return targets[n] is not None          # autograd.grad captures; backward(inputs=) executes
 
 
-def _execute(edges, grads, retain, create_graph, capture=None, n_inputs=0, keep=None, accumulate_only=None):
-    deps, nodes = _graph(edges)
+def _execute(roots, grads, retain, create_graph, targets=None, captures=None, results=None):
+    root_nodes = [n for n, _ in roots]
+    deps = _dependencies(root_nodes)
+    needed = _needed(root_nodes, deps, targets) if targets is not None else None
     buffers = {}
-    for (node, nr), g in zip(edges, grads):
-        buf = buffers.setdefault(id(node), [None] * node._num_outputs)
-        buf[nr] = _add(buf[nr], g)
-    results = [None] * n_inputs
-    heap = []
-    pushed = set()
-    for node, _ in edges:
-        if deps.get(id(node), 0) == 0 and id(node) not in pushed:
-            pushed.add(id(node))
-            heapq.heappush(heap, (-node._seq, id(node)))
-    prev = is_grad_enabled()
-    set_grad_enabled(create_graph)
+    for (node, nr), g in zip(roots, grads):
+        buf = buffers.get(node)
+        if buf is None:
+            buf = buffers[node] = [None] * node._num_outputs
+        buf[nr] = g if buf[nr] is None else buf[nr] + g
+    heap = [(-node._seq, node) for node in buffers if node not in deps]
+    heapq.heapify(heap)
+    heappush, heappop = heapq.heappush, heapq.heappop
+    state = _state
+    prev_enabled = getattr(state, "enabled", True)
+    prev_create = getattr(state, "create_graph", False)
+    state.enabled = state.create_graph = bool(create_graph)
     try:
         while heap:
-            _, nid = heapq.heappop(heap)
-            node = nodes[nid]
-            gbuf = buffers.pop(nid, None) or [None] * node._num_outputs
-            _run_node(node, gbuf, buffers, deps, nodes, heap, retain, create_graph, capture, results,
-                      accumulate_only)
+            node = heappop(heap)[1]
+            gbuf = buffers.pop(node, None)
+            if gbuf is None:
+                gbuf = [None] * node._num_outputs
+            if needed is not None:
+                if captures is not None and node in captures:
+                    if node in needed:
+                        _capture(node, gbuf, captures, results)     # PyTorch captures before the hooks here
+                        _tensor_pre_hooks(node, gbuf)
+                    else:
+                        _tensor_pre_hooks(node, gbuf)
+                        _capture(node, gbuf, captures, results)
+                        continue
+                elif node not in needed:
+                    continue
+                else:
+                    _tensor_pre_hooks(node, gbuf)
+            elif node._tensor_hooks is not None or node._retained is not None:
+                _tensor_pre_hooks(node, gbuf)
+            if type(node) is AccumulateGrad:
+                if captures is None:
+                    if needed is None and node.variable._hooks:
+                        _tensor_pre_hooks(node, gbuf)
+                    if gbuf[0] is not None:
+                        _accumulate(node, gbuf[0], create_graph)
+                continue
+            if node._pre_hooks or node._hooks:
+                outs = _call(node, gbuf)
+            else:
+                for g in gbuf:
+                    if g is not None:
+                        outs = node._backward(node, *gbuf)
+                        if type(outs) is not tuple:
+                            outs = tuple(outs) if isinstance(outs, list) else (outs,)
+                        break
+                else:
+                    outs = ()
+            if not retain and node._saved:
+                node._saved = None
+            metas = node._input_meta
+            n_outs = len(outs)
+            i = 0
+            for nxt, nr in node.next_functions:
+                if nxt is not None:
+                    g = outs[i] if i < n_outs else None
+                    if g is not None:
+                        meta = metas[i]
+                        if meta is not None and (g._shape != meta[0] or g.dtype is not meta[1]):
+                            g = sum_to_meta(g, meta, node, i)
+                        buf = buffers.get(nxt)
+                        if buf is None:
+                            buf = buffers[nxt] = [None] * nxt._num_outputs
+                        old = buf[nr]
+                        buf[nr] = g if old is None else old + g
+                    d = deps[nxt] - 1
+                    deps[nxt] = d
+                    if d == 0:
+                        heappush(heap, (-nxt._seq, nxt))
+                i += 1
+            g = old = outs = None       # no stale references (gradient stealing counts them)
     finally:
-        set_grad_enabled(prev)
-    return results
+        state.enabled = prev_enabled
+        state.create_graph = prev_create
 
 
-def _run_node(node, gbuf, buffers, deps, nodes, heap, retain, create_graph, capture, results, only):
-    for hook in node._pre_hooks:
-        nr, fn = hook if isinstance(hook, tuple) else (None, hook)
-        if nr is not None and gbuf[nr] is not None:
-            r = fn(gbuf[nr])
+def _capture(node, gbuf, captures, results):
+    for nr, i in captures[node]:
+        results[i] = gbuf[nr]
+
+
+def _call(node, gbuf):
+    if node._pre_hooks:
+        for h in tuple(node._pre_hooks):
+            r = h(tuple(gbuf))
             if r is not None:
-                gbuf[nr] = r
-    if node._retained:
-        for nr, ref in node._retained.items():
-            t = ref()
-            if t is not None and gbuf[nr] is not None:
-                g = gbuf[nr] if create_graph else gbuf[nr].detach()
-                t._grad = g.clone() if t._grad is None else t._grad + g
-    if capture is not None:
-        for nr in range(len(gbuf)):
-            for i in capture.get((id(node), nr), ()):
-                results[i] = gbuf[nr]
-    if isinstance(node, AccumulateGrad):
-        if capture is None and (only is None or id(node) in only) and gbuf[0] is not None:
-            _accumulate(node, gbuf[0], create_graph)
-        return
-    if capture is not None and all(g is None for g in gbuf):
-        outs = (None,) * len(node.next_functions)
-    elif all(g is None for g in gbuf):
-        outs = (None,) * len(node.next_functions)
-    else:
-        outs = node._backward(node, *gbuf)
-        if not isinstance(outs, tuple):
-            outs = (outs,)
-        for h in node._hooks:
-            h(tuple(outs), tuple(gbuf))
-    if not retain:
-        node.release()
-    for (nxt, nr), g, meta in zip(node.next_functions, outs, node._input_meta):
-        if nxt is None:
-            continue
+                gbuf = list(r)
+    for g in gbuf:
         if g is not None:
-            if meta is not None:
-                g = sum_to_meta(g, meta)
-            buf = buffers.setdefault(id(nxt), [None] * nxt._num_outputs)
-            buf[nr] = _add(buf[nr], g)
-        deps[id(nxt)] -= 1
-        if deps[id(nxt)] == 0:
-            heapq.heappush(heap, (-nxt._seq, id(nxt)))
+            outs = node._backward(node, *gbuf)
+            if type(outs) is not tuple:
+                outs = tuple(outs) if isinstance(outs, list) else (outs,)
+            break
+    else:
+        outs = (None,) * len(node.next_functions)
+    if node._hooks:
+        for h in tuple(node._hooks):
+            r = h(outs, tuple(gbuf))
+            if r is not None:
+                r = tuple(r) if isinstance(r, (tuple, list)) else (r,)
+                if len(r) != len(outs):
+                    raise RuntimeError(f"hook '{getattr(h, '__name__', h)}' has returned an incorrect number of "
+                                       f"values (got {len(r)}, but expected {len(outs)})")
+                outs = r
+    return outs
+
+
+def _fresh(g, var):
+    """True when ``g`` can become ``var.grad`` without a copy: nothing else references the tensor or its
+    storage (PyTorch steals the gradient buffer under the same use-count condition)."""
+    return (g._base is None and g._offset == 0 and g.dtype is var.dtype and g._shape == var._shape
+            and g._stride == _contig(g._shape) and not g._requires_grad
+            and getrefcount(g._storage) == 2 and getrefcount(g._storage.data) == 2 and getrefcount(g) <= 4
+            and len(g._storage.data) == g.numel())
+
+
+def _contig(shape):
+    from ..shape import contiguous_strides
+    return contiguous_strides(shape)
+
+
+def _add_into(dst, src):
+    """``dst += src`` (same shape) without recording, through the elementwise kernel when possible."""
+    buf = dst._storage.data
+    if (src.dtype is dst.dtype and buf.dtype == dst.dtype.compute and dst._storage.device.type == "cpu"
+            and src._storage.device.type == "cpu" and src._shape == dst._shape
+            and all(s or n == 1 for s, n in zip(dst._stride, dst._shape))):
+        _ew.binary("add", src._storage.data, src._offset, src._stride, buf, dst._offset, dst._stride,
+                   buf, dst._offset, dst._stride, dst._shape)
+        dst._bump()
+        return
+    prev = _state.enabled
+    _state.enabled = False
+    try:
+        dst.add_(src.detach())
+    finally:
+        _state.enabled = prev
 
 
 def _accumulate(node, g, create_graph):
     var = node.variable
-    if var is None:
-        return
-    if var._hooks:
-        for h in var._hooks:
-            r = h(g)
-            if r is not None:
-                g = r
-    if var._grad is None:
-        var._grad = g.clone() if create_graph else g.detach().clone()
-    elif create_graph:
-        var._grad = var._grad + g
+    old = var._grad
+    if old is None:
+        if create_graph:
+            var._grad = g.clone()
+        elif _fresh(g, var):
+            var._grad = g
+        else:
+            var._grad = g.detach().clone()
+    elif create_graph or old._requires_grad:
+        var._grad = old + g
     else:
-        from .grad_mode import no_grad
-        with no_grad():
-            var._grad.add_(g.detach())
-    for h in getattr(node, "_post_acc_hooks", ()):
-        h(var)
+        _add_into(old, g)
+    hooks = var._hooks
+    if hooks:
+        for h in tuple(hooks):
+            if type(h) is _PostAccumulate:
+                h.fn(var)

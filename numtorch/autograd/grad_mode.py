@@ -1,8 +1,10 @@
-"""Thread-local grad mode: no_grad, enable_grad, set_grad_enabled, inference_mode."""
+"""Thread-local grad mode: no_grad, enable_grad, set_grad_enabled, inference_mode (context managers and
+decorators, with or without parentheses, generator functions included)."""
 import functools
+import inspect
 import threading
 
-_state = threading.local()
+_state = threading.local()      # .enabled, .inference, .create_graph; a new thread starts with defaults
 
 
 def is_grad_enabled():
@@ -13,83 +15,171 @@ def _set(flag):
     _state.enabled = bool(flag)
 
 
+def is_inference_mode_enabled():
+    return getattr(_state, "inference", False)
+
+
 class _DecoratorContext:
-    """Usable as ``with no_grad():`` and as ``@no_grad()`` (and bare ``@no_grad``)."""
-    _target = True
-
-    def __new__(cls, orig_func=None, *args, **kwargs):
-        if callable(orig_func) and cls is not set_grad_enabled:
-            return cls()(orig_func)
-        return super().__new__(cls)
-
-    def __init__(self, *args, **kwargs):
-        pass
-
-    def __enter__(self):
-        self._prev = is_grad_enabled()
-        _set(self._target)
-        return None
-
-    def __exit__(self, *exc):
-        _set(self._prev)
-        return False
+    """Base of the grad-mode managers: ``with m():``, ``@m()`` and (no-argument classes) ``@m``."""
 
     def __call__(self, func):
+        if inspect.isclass(func):
+            raise RuntimeError("Torch decorator used on a class is not supported")
+        factory = self.clone
+        if inspect.isgeneratorfunction(func):
+            @functools.wraps(func)
+            def gen_wrapper(*args, **kwargs):
+                gen = func(*args, **kwargs)
+                with factory():
+                    response = gen.send(None)
+                while True:
+                    try:
+                        request = yield response
+                    except GeneratorExit:
+                        with factory():
+                            gen.close()
+                        raise
+                    except BaseException as e:
+                        with factory():
+                            response = gen.throw(e)
+                    else:
+                        try:
+                            with factory():
+                                response = gen.send(request)
+                        except StopIteration as e:
+                            return e.value
+            return gen_wrapper
+
         @functools.wraps(func)
-        def wrapper(*a, **kw):
-            with self.__class__.__new__(self.__class__)._clone(self):
-                return func(*a, **kw)
+        def wrapper(*args, **kwargs):
+            with factory():
+                return func(*args, **kwargs)
         return wrapper
 
-    def _clone(self, other):
-        self.__dict__.update({k: v for k, v in other.__dict__.items() if k != "_prev"})
-        return self
-
     def clone(self):
-        return self.__class__.__new__(self.__class__)._clone(self)
+        return self.__class__()
+
+    def __repr__(self):
+        return f"<torch.autograd.grad_mode.{type(self).__name__} object at {hex(id(self))}>"
 
 
-class no_grad(_DecoratorContext):
+class _NoParam(_DecoratorContext):
+    """Also usable as a bare decorator: ``@no_grad``."""
+
+    def __new__(cls, orig_func=None):
+        if orig_func is None:
+            return super().__new__(cls)
+        return cls()(orig_func)
+
+
+class no_grad(_NoParam):
     """Disable graph recording; results are leaves with ``requires_grad=False``."""
-    _target = False
+
+    def __init__(self):
+        self.prev = False
+
+    def __enter__(self):
+        self.prev = is_grad_enabled()
+        _state.enabled = False
+
+    def __exit__(self, *exc):
+        _state.enabled = self.prev
+        return False
 
 
-class enable_grad(_DecoratorContext):
-    _target = True
+class enable_grad(_NoParam):
+    """Re-enable graph recording (inside no_grad)."""
+
+    def __init__(self):
+        self.prev = True
+
+    def __enter__(self):
+        self.prev = is_grad_enabled()
+        _state.enabled = True
+
+    def __exit__(self, *exc):
+        _state.enabled = self.prev
+        return False
 
 
 class set_grad_enabled(_DecoratorContext):
-    """Sets grad mode immediately (like PyTorch) and restores it when used as a context."""
+    """Sets grad mode on construction (so ``set_grad_enabled(False)`` works as a plain call) and restores
+    the previous mode when used as a context manager."""
 
     def __init__(self, mode):
-        self._prev = is_grad_enabled()
-        self._target = bool(mode)
-        _set(mode)
-
-    def __enter__(self):
-        return None
-
-    def __exit__(self, *exc):
-        _set(self._prev)
-        return False
+        self.prev = is_grad_enabled()
+        self.mode = bool(mode)
+        _state.enabled = self.mode
 
     def __call__(self, func):
-        _set(self._prev)
-        mode = self._target
+        _state.enabled = self.prev
+        return super().__call__(func)
 
-        @functools.wraps(func)
-        def wrapper(*a, **kw):
-            with set_grad_enabled(mode):
-                return func(*a, **kw)
-        return wrapper
+    def __enter__(self):
+        pass
+
+    def __exit__(self, *exc):
+        _state.enabled = self.prev
+        return False
+
+    def clone(self):
+        return self.__class__(self.mode)
+
+    def __repr__(self):
+        return f"torch.autograd.grad_mode.set_grad_enabled(mode={self.mode})"
 
 
 class inference_mode(_DecoratorContext):
-    """Like no_grad (numtorch has no separate inference tensors)."""
+    """Like no_grad (numtorch has no separate inference tensors); ``inference_mode(False)`` enables grad."""
+
+    def __new__(cls, mode=True):
+        if isinstance(mode, bool):
+            return super().__new__(cls)
+        return cls()(mode)
 
     def __init__(self, mode=True):
-        self._target = not mode
+        self.mode = mode
+
+    def __enter__(self):
+        self.prev = (is_grad_enabled(), is_inference_mode_enabled())
+        _state.enabled = not self.mode
+        _state.inference = self.mode
+
+    def __exit__(self, *exc):
+        _state.enabled, _state.inference = self.prev
+        return False
+
+    def clone(self):
+        return self.__class__(self.mode)
 
 
-def is_inference_mode_enabled():
-    return getattr(_state, "inference", False)
+class set_detect_anomaly:
+    """Accepted for compatibility; numtorch's error messages are already explicit."""
+
+    def __init__(self, mode, check_nan=True):
+        self.prev = getattr(_state, "anomaly", False)
+        _state.anomaly = bool(mode)
+
+    def __enter__(self):
+        pass
+
+    def __exit__(self, *exc):
+        _state.anomaly = self.prev
+        return False
+
+
+class detect_anomaly(_DecoratorContext):
+    def __init__(self, check_nan=True):
+        self.check_nan = check_nan
+
+    def __enter__(self):
+        self.prev = getattr(_state, "anomaly", False)
+        _state.anomaly = True
+
+    def __exit__(self, *exc):
+        _state.anomaly = self.prev
+        return False
+
+
+def is_anomaly_enabled():
+    return getattr(_state, "anomaly", False)
