@@ -24,7 +24,8 @@ from .ops import clone, where
 from .reductions import (sum, nansum, mean, nanmean, prod, max, min, amax, amin, aminmax, argmax, argmin, var,
                          std, var_mean, std_mean, norm, logsumexp, softmax, log_softmax, all, any, count_nonzero,
                          cumsum, cumprod, cummax, cummin, logcumsumexp)
-from .autograd import no_grad, enable_grad, set_grad_enabled, inference_mode, is_grad_enabled
+from .autograd import (no_grad, enable_grad, set_grad_enabled, inference_mode, is_grad_enabled,
+                       is_inference_mode_enabled)
 from . import autograd
 from ._printing import set_printoptions, get_printoptions
 from . import return_types

@@ -125,20 +125,33 @@ def _caster(dt):
     return f
 
 
-def _fill_(self, value):
+def _fill_(self, value, _name=None):
+    """Write the value through the (possibly strided) view, bump the version, record Fill/Zero history."""
+    from .autograd.grad_mode import is_grad_enabled
+    from .creation import tensor
+    vt = None
     if isinstance(value, Tensor):
         if value.ndim:
             raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with "
                                f"{value.ndim} dimensions.")
-        return self.copy_(value)
-    from .creation import tensor
-    if not self.dtype.is_floating_point and isinstance(value, float) and self.dtype is not _dt.bool:
-        value = int(value)
-    return self.copy_(tensor(value, dtype=self.dtype, device=self.device))
+        vt = value
+        src = value
+    else:
+        if not self.dtype.is_floating_point and isinstance(value, float) and self.dtype is not _dt.bool:
+            value = int(value)
+        src = tensor(value, dtype=self.dtype, device=self.device)
+    _ops.check_inplace(self)
+    _ops._copy_data(self, src)
+    self._bump()
+    if is_grad_enabled() and (self._requires_grad or (vt is not None and vt._requires_grad)):
+        from .autograd.inplace import record_fill
+        name = _name or ("FillBackward3" if vt is not None else "FillBackward2")
+        record_fill(self, name, vt if vt is not None and vt._requires_grad else None)
+    return self
 
 
 def _zero_(self):
-    return _fill_(self, 0)
+    return _fill_(self, 0, "ZeroBackward0")
 
 
 def _backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
@@ -269,6 +282,8 @@ def bind():
     T.zero_ = _zero_
     T.resize_ = _resize_
     T.backward = _backward
+    from .autograd.hooks import register_post_accumulate_grad_hook
+    T.register_post_accumulate_grad_hook = register_post_accumulate_grad_hook
     for name, dt in (("float", _dt.float32), ("double", _dt.float64), ("half", _dt.float16), ("int", _dt.int32),
                      ("long", _dt.int64), ("short", _dt.int16), ("char", _dt.int8), ("byte", _dt.uint8),
                      ("bool", _dt.bool)):

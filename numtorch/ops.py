@@ -188,22 +188,23 @@ def _tensors(operands):
     return [o for o in operands if isinstance(o, Tensor)]
 
 
-def _saved_operand(x):
-    if isinstance(x, Tensor) or x is None:
-        return x
-    from .creation import tensor
-    return tensor(x)            # a 0-d tensor: does not raise the result dtype within its category
+def _wanted(op, which, operands):
+    """Save an input only when the formula that reads it will run (PyTorch saves the same way)."""
+    other = op.save_if.get(which)
+    return other is None or getattr(operands[other], "_requires_grad", False)
 
 
 def _record(op, res, operands, ctx, saved_self=None):
     save = []
     for s in op.save:
         if s == "a":
-            save.append(saved_self if saved_self is not None else _saved_operand(operands[0]))
+            save.append((saved_self if saved_self is not None else operands[0])
+                        if _wanted(op, "a", operands) else None)
         elif s == "b":
-            save.append(_saved_operand(operands[1]))
+            save.append(operands[1] if _wanted(op, "b", operands) else None)
     inputs = tuple(o if isinstance(o, Tensor) else None for o in operands)
-    record(op.grad_fn, res, inputs, op.backward, save=save, ctx=ctx,
+    name = op.grad_fn_tensor if op.grad_fn_tensor and inputs[1] is not None else op.grad_fn
+    record(name, res, inputs, op.backward, save=save, ctx=ctx,
            save_outputs=(0,) if "out" in op.save else ())
 
 
@@ -252,7 +253,7 @@ def inplace(name, self, *others, params=(), ctx=None, promote_extra=()):
     grad = bool(op.grad_fn) and is_grad_enabled() and needs_grad(*_tensors(operands))
     if op.promote is KEEP_INT and not cdt.is_floating_point:
         return self
-    orig = self.detach().clone() if grad and "a" in op.save else None
+    orig = self.detach().clone() if grad and "a" in op.save and _wanted(op, "a", operands) else None
     _run(op, operands, shape, cdt.compute, odt, self.device, params, into=self)
     self._bump()
     if grad:

@@ -31,6 +31,8 @@ class OpDef:
     domain: tuple = (-3.0, 3.0)
     method: bool = True           # also a Tensor method / in-place `name_`
     params: tuple = field(default=())
+    save_if: dict = field(default_factory=dict)   # saved input -> index of the input whose grad needs it
+    grad_fn_tensor: str = None    # PyTorch's name when the second operand is a tensor (fmod/remainder)
 
 
 # -- backward formulas (un-broadcasting is done centrally by the engine) ---------------------------------
@@ -274,8 +276,10 @@ OPS = {}
 for _n, _k, _p, _g, _s, _r, _d in _U:
     OPS[_n] = OpDef(_n, 1, _k, _p, _g, _bw.get(_n, _bw_neg if _n == "neg" else None), _s, _r,
                     _d or (-3.0, 3.0))
+_SAVE_IF = {"mul": {"a": 1, "b": 0}, "div": {"a": 1}}
+_TENSOR_NAME = {"fmod": "FmodBackward1", "remainder": "RemainderBackward1"}
 for _n, _k, _p, _g, _f, _s, _r in _B:
-    OPS[_n] = OpDef(_n, 2, _k, _p, _g, _f, _s, _r)
+    OPS[_n] = OpDef(_n, 2, _k, _p, _g, _f, _s, _r, save_if=_SAVE_IF.get(_n, {}), grad_fn_tensor=_TENSOR_NAME.get(_n))
 
 # Reflected/scalar variants with their own PyTorch names.
 SPECIAL = {

@@ -155,7 +155,7 @@ def prod(x, dim=None, keepdim=False, *, dtype=None, out=None):
 
         def bw(node, g):
             xi, y = node.saved_tensors
-            yk = y if keepdim or _full(dim) else _expand_back(y, y.shape, dims, False)
+            yk = y if keepdim or _full(dim) else y.unsqueeze(dims[0])
             gk = _expand_back(g, shape, dims, keepdim)
             return (gk * _expand_back(yk, shape, dims, True) / xi,)
         record("ProdBackward0" if _full(dim) else "ProdBackward1", res, (x,), bw, save=(x,), save_outputs=(0,))
@@ -362,8 +362,7 @@ def norm(x, p="fro", dim=None, keepdim=False, dtype=None, out=None):
         p = 2
     if p == "nuc":
         raise NotImplementedError("nuclear norm is not supported")
-    return vector_norm(x, p, dim, keepdim, dtype=dtype,
-                       name="NormBackward1" if dim is not None else "NormBackward0" if p == 2 else "NormBackward1")
+    return vector_norm(x, p, dim, keepdim, dtype=dtype)
 
 
 def logsumexp(x, dim, keepdim=False, *, out=None):

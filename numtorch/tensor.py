@@ -179,12 +179,17 @@ class Tensor:
 
     def _set_requires_grad(self, flag, form):
         if self.grad_fn is not None:
+            if flag and form == "_":
+                return          # PyTorch: requires_grad_(True) on a non-leaf is a no-op
             hint = (" If you want to use a computed variable in a subgraph that doesn't require differentiation "
-                    "use var_no_grad = var.detach().") if form == "_" else ""
+                    "use var_no_grad = var.detach().") if not flag else ""
             raise RuntimeError("you can only change requires_grad flags of leaf variables." + hint)
         if flag and not self.dtype.is_floating_point:
             raise RuntimeError("only Tensors of floating point dtype can require gradients")
         self._requires_grad = bool(flag)
+
+    def is_inference(self):
+        return False
 
     @property
     def grad(self):
@@ -228,8 +233,12 @@ class Tensor:
         return self._alias()
 
     def detach_(self):
-        if self._base is not None and self._base.requires_grad and self.grad_fn is not None:
-            pass
+        if self._base is not None:
+            raise RuntimeError("Can't detach views in-place. Use detach() instead. If you are using "
+                               "DistributedDataParallel (DDP) for training, and gradient_as_bucket_view is set as "
+                               "True, gradients are views of DDP buckets, and hence detach_() cannot be called on "
+                               "these gradients. To fix this error, please refer to the Optimizer.zero_grad() "
+                               "function in torch/optim/optimizer.py as the solution.")
         self.grad_fn = None
         self._requires_grad = False
         return self

@@ -147,16 +147,15 @@ def x232():
     return nt.tensor(X232, dtype=nt.float64, requires_grad=True)
 
 
-PENDING = pytest.mark.xfail(reason="reductions.py fix reported to the lead", strict=False)
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=PENDING) if n == "prod_dim" else n
+@pytest.mark.parametrize("name", [n
                                   for n in sorted(REDUCTIONS)])
 def test_reduction_gradcheck(name):
     assert gradcheck(REDUCTIONS[name][0], (x232(),))
 
 
-@pytest.mark.parametrize("name", ["sum_dim", "mean", pytest.param("prod_dim", marks=PENDING), "var_dim", "std", "logsumexp", "softmax",
+@pytest.mark.parametrize("name", ["sum_dim", "mean", "prod_dim", "var_dim", "std", "logsumexp", "softmax",
                                   "log_softmax", "cumsum", "cumprod", "norm"])
 def test_reduction_gradgradcheck(name):
     x = nt.tensor(X23, dtype=nt.float64, requires_grad=True)
@@ -256,7 +255,7 @@ def test_grad_fn_names_match_torch():
 
 # Mismatches outside numtorch/autograd reported to the lead (reductions.py / ops.py); listed so that
 # this test still catches every other regression until they are applied.
-PENDING_NAME_FIXES = {"fmod", "remainder", "norm", "norm_dim", "norm_p1", "norm_inf"}
+PENDING_NAME_FIXES = set()
 
 
 def _retarget(f, T):

@@ -47,8 +47,6 @@ def test_deep_chain_of_real_ops():
     np.testing.assert_allclose(x.grad.numpy(), [1.0001 ** 3000] * 2, rtol=1e-9)
 
 
-@pytest.mark.xfail(reason="ops._saved_operand saves Python scalars as float32 0-d tensors (fix reported to the "
-                          "lead)", strict=False)
 def test_scalar_operand_saved_in_full_precision():
     x = nt.tensor([1.0], dtype=nt.float64, requires_grad=True)
     (x * 1.0001).sum().backward()
