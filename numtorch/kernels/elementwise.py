@@ -19,7 +19,7 @@ import types
 import numpy as np
 from numba import njit
 
-from numtorch.kernels import ew_generated as _g
+from numtorch.kernels import ew_generated as _g, parallel_ok
 from numtorch.kernels.scalar_ops import OPS
 
 __all__ = ["unary", "binary", "ternary", "PARALLEL", "PAR_MIN", "BLK"]
@@ -262,14 +262,14 @@ def unary(op, x, x_off, x_strides, out, out_off, out_strides, shape, p0=0.0, p1=
             return
         if x_off < 0 or out_off < 0 or x_off + n > len(x) or out_off + n > len(out):
             raise IndexError(_OOB)
-        if n < PAR_MIN or not PARALLEL:
+        if n < PAR_MIN or not PARALLEL or not parallel_ok():
             k.s(x, x_off, 1, out, out_off, 1, _Z2, n, p0, p1, p2)
         else:
             _parallel(k, ((x, x_off), (out, out_off)), (1, 1), _Z2, n, p0, p1, p2)
     elif n:
         ops = ((x, x_off), (out, out_off))
         L, (i0, i1), R, _ = _layout(shape, (x_strides, out_strides), ops)
-        if n < PAR_MIN or not PARALLEL:
+        if n < PAR_MIN or not PARALLEL or not parallel_ok():
             k.s(x, x_off, i0, out, out_off, i1, R, L, p0, p1, p2)
         else:
             _parallel(k, ops, (i0, i1), R, L, p0, p1, p2)
@@ -297,14 +297,14 @@ def binary(op, a, a_off, a_strides, b, b_off, b_strides, out, out_off, out_strid
         if (a_off < 0 or b_off < 0 or out_off < 0 or a_off + n > len(a) or b_off + n > len(b)
                 or out_off + n > len(out)):
             raise IndexError(_OOB)
-        if n < PAR_MIN or not PARALLEL:
+        if n < PAR_MIN or not PARALLEL or not parallel_ok():
             e = k.s(a, a_off, 1, b, b_off, 1, out, out_off, 1, _Z3, n, p0, p1, p2)
         else:
             e = _parallel(k, ((a, a_off), (b, b_off), (out, out_off)), (1, 1, 1), _Z3, n, p0, p1, p2)
     elif n:
         ops = ((a, a_off), (b, b_off), (out, out_off))
         L, (i0, i1, i2), R, _ = _layout(shape, (a_strides, b_strides, out_strides), ops)
-        if n < PAR_MIN or not PARALLEL:
+        if n < PAR_MIN or not PARALLEL or not parallel_ok():
             e = k.s(a, a_off, i0, b, b_off, i1, out, out_off, i2, R, L, p0, p1, p2)
         else:
             e = _parallel(k, ops, (i0, i1, i2), R, L, p0, p1, p2)
@@ -334,7 +334,7 @@ def ternary(op, a, a_off, a_strides, b, b_off, b_strides, c, c_off, c_strides,
         if (a_off < 0 or b_off < 0 or c_off < 0 or out_off < 0 or a_off + n > len(a)
                 or b_off + n > len(b) or c_off + n > len(c) or out_off + n > len(out)):
             raise IndexError(_OOB)
-        if n < PAR_MIN or not PARALLEL:
+        if n < PAR_MIN or not PARALLEL or not parallel_ok():
             k.s(a, a_off, 1, b, b_off, 1, c, c_off, 1, out, out_off, 1, _Z4, n, p0, p1, p2)
         else:
             _parallel(k, ((a, a_off), (b, b_off), (c, c_off), (out, out_off)), (1,) * 4, _Z4, n,
@@ -342,7 +342,7 @@ def ternary(op, a, a_off, a_strides, b, b_off, b_strides, c, c_off, c_strides,
     elif n:
         ops = ((a, a_off), (b, b_off), (c, c_off), (out, out_off))
         L, (i0, i1, i2, i3), R, _ = _layout(shape, (a_strides, b_strides, c_strides, out_strides), ops)
-        if n < PAR_MIN or not PARALLEL:
+        if n < PAR_MIN or not PARALLEL or not parallel_ok():
             k.s(a, a_off, i0, b, b_off, i1, c, c_off, i2, out, out_off, i3, R, L, p0, p1, p2)
         else:
             _parallel(k, ops, (i0, i1, i2, i3), R, L, p0, p1, p2)

@@ -15,6 +15,8 @@ import numpy as np
 from numba import njit, prange, types
 from numba.extending import intrinsic
 
+from . import parallel_ok
+
 PARALLEL = True        # set False where the threading layer is unsafe for the caller
 PAR_MIN = 1 << 16      # elements; below this the serial kernels win
 _CHUNK = 1 << 15       # smallest chunk of a reduced axis worth a task of its own
@@ -321,7 +323,7 @@ _FLOAT_ONLY = ('var', 'std', 'norm', 'logsumexp', 'nanmean')
 
 
 def _use_par(total):
-    return PARALLEL and total >= PAR_MIN
+    return PARALLEL and total >= PAR_MIN and parallel_ok()
 
 
 def _flat(a, name):
