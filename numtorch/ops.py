@@ -95,6 +95,23 @@ def _result_dtypes(op, operands):
     raise AssertionError(p)
 
 
+_SCALAR_BUFS = {}
+
+
+def _scalar_buffer(x, cnp):
+    """A 1-element buffer holding scalar ``x`` in dtype ``cnp`` (cached: kernels only read it)."""
+    key = (x.__class__, x, cnp)
+    try:
+        buf = _SCALAR_BUFS.get(key)
+    except TypeError:
+        buf = None
+    if buf is None:
+        buf = np.array((x,), dtype=cnp)
+        if len(_SCALAR_BUFS) < 512 and (x == x):      # NaN keys never match again: don't cache them
+            _SCALAR_BUFS[key] = buf
+    return buf
+
+
 def _operand(x, cnp):
     """(buffer, offset, strides, shape) of a tensor or scalar in the compute NumPy dtype."""
     if isinstance(x, Tensor):
@@ -103,8 +120,7 @@ def _operand(x, cnp):
             return buf, x._offset, x._stride, x._shape
         c = _cast_contiguous(x, cnp)
         return c, 0, contiguous_strides(x._shape), x._shape
-    return np.array((x,), dtype=cnp) if not isinstance(x, bool) or cnp != np.bool_ else \
-        np.array((x,), dtype=cnp), 0, (), ()
+    return _scalar_buffer(x, cnp), 0, (), ()
 
 
 def _cast_contiguous(x, cnp):
@@ -119,29 +135,30 @@ def _new_out(shape, dt, dev):
 
 def _run(op, operands, shape, cnp, out_dt, dev, params, into=None):
     """Run the kernel over broadcast operands into ``into`` (same shape) or a fresh contiguous tensor."""
+    cstr = contiguous_strides(shape)
     if into is None:
         buf = np.empty(numel(shape), dtype=out_dt.np)
-        res = Tensor._make(Storage(buf, dev), shape, contiguous_strides(shape), 0, out_dt)
+        res = Tensor._make(Storage(buf, dev), shape, cstr, 0, out_dt)
     else:
         res = into
-    obuf = res._storage.data
-    direct = obuf.dtype == cnp or out_dt is _dt.bool
-    tmp, ooff, ostr = (obuf, res._offset, res._stride) if direct else \
-        (np.empty(numel(shape), dtype=cnp), 0, contiguous_strides(shape))
+        buf = res._storage.data
+    if buf.dtype == cnp or out_dt is _dt.bool:
+        tmp, ooff, ostr = buf, res._offset, res._stride
+    else:
+        tmp, ooff, ostr = np.empty(numel(shape), dtype=cnp), 0, cstr
     args = []
     for o in operands:
-        buf, off, st, shp = _operand(o, cnp)
-        args += (buf, off, broadcast_strides(shp, st, shape) if shp != shape else st)
+        b, off, st, shp = _operand(o, cnp)
+        args += (b, off, st if shp == shape else broadcast_strides(shp, st, shape))
     n = len(operands)
-    k = op.kernel
     if n == 2:
-        _ew.binary(k, *args, tmp, ooff, ostr, shape, *params)
+        _ew.binary(op.kernel, *args, tmp, ooff, ostr, shape, *params)
     elif n == 1:
-        _ew.unary(k, *args, tmp, ooff, ostr, shape, *params)
+        _ew.unary(op.kernel, *args, tmp, ooff, ostr, shape, *params)
     else:
-        _ew.ternary(k, *args, tmp, ooff, ostr, shape, *params)
-    if not direct:
-        _ix.copy_strided(tmp, 0, ostr, obuf, res._offset, res._stride, shape)
+        _ew.ternary(op.kernel, *args, tmp, ooff, ostr, shape, *params)
+    if tmp is not buf:
+        _ix.copy_strided(tmp, 0, ostr, buf, res._offset, res._stride, shape)
     return res
 
 
