@@ -197,6 +197,32 @@ def _resize_(self, *shape):
     return self
 
 
+def _inplace_view(fn):
+    """``t_``/``transpose_``/``squeeze_``/``unsqueeze_``: self takes the view's geometry."""
+    def f(self, *args, **kw):
+        from .autograd.grad_mode import no_grad
+        with no_grad():
+            v = fn(self, *args, **kw)
+        self._shape, self._stride, self._offset = v._shape, v._stride, v._offset
+        return self
+    f.__name__ = fn.__name__ + "_"
+    return f
+
+
+def _bincount(self, weights=None, minlength=0):
+    if self.ndim != 1 or self.dtype.is_floating_point:
+        raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
+    from .creation import tensor
+    if self.numel() and int(self.min()) < 0:
+        raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
+    n = max(int(self.max()) + 1 if self.numel() else 0, minlength)
+    from .creation import zeros
+    if weights is None:
+        return zeros(n, dtype=_dt.int64).index_add_(0, self, tensor(1).expand(self.numel()))
+    w = weights if weights.dtype.is_floating_point else weights.double()
+    return zeros(n, dtype=w.dtype if w.dtype is _dt.float32 else _dt.float64).index_add_(0, self, w)
+
+
 def bind():
     T = Tensor
     for name, f in _pw.PUBLIC.items():
@@ -260,6 +286,12 @@ def bind():
                  "unbind", "split", "chunk", "tensor_split", "diagonal", "as_strided", "swapaxes"):
         setattr(T, name, getattr(_views, name))
     T.swapdims = T.swapaxes
+    for name in ("t", "transpose", "squeeze", "unsqueeze", "swapaxes"):
+        setattr(T, name + "_", _inplace_view(getattr(_views, name)))
+    T.swapdims_ = T.swapaxes_
+    T.bincount = _bincount
+    from . import linalg as _linalg
+    T.inverse = _linalg.inv
     T.moveaxis = T.movedim
     T.T = property(_views.T)
     T.mT = property(_views.mT)
@@ -307,11 +339,12 @@ def _bind_optional(T):
                           "scatter_add", "scatter_add_", "scatter_reduce", "index_add", "index_add_",
                           "index_copy", "index_copy_", "index_fill", "index_fill_", "masked_select",
                           "masked_fill", "masked_fill_", "masked_scatter", "masked_scatter_", "nonzero", "take",
-                          "put_", "index_put_", "index_put", "argwhere")),
+                          "put_", "put", "scatter_reduce_", "index_put_", "index_put", "argwhere")),
             ("joining", ("flip", "fliplr", "flipud", "roll", "repeat", "tile", "tril", "triu", "tril_",
                          "triu_", "repeat_interleave", "rot90", "diag", "diag_embed", "trace")),
             ("sorting", ("topk", "sort", "argsort", "msort", "kthvalue", "median", "nanmedian", "mode",
                          "unique", "unique_consecutive")),
+            ("linalg", ("det", "slogdet")),
             ("linalg_ops", ("matmul", "mm", "bmm", "mv", "dot", "vdot", "outer", "ger", "addmm", "addmv",
                             "addbmm", "baddbmm", "inner", "__matmul__", "__rmatmul__"))):
         try:

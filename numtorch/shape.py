@@ -113,24 +113,26 @@ def check_size_nonneg(shape):
 
 
 def broadcast_shapes(*shapes):
-    """Right-aligned broadcasting with PyTorch's error text."""
-    if len(shapes) == 1:
-        return tuple(shapes[0])
-    ndim = max(len(s) for s in shapes)
+    """Right-aligned broadcasting, folded pairwise from the left with PyTorch's error text."""
+    out = tuple(shapes[0])
+    for s in shapes[1:]:
+        out = _infer_size(out, tuple(s))
+    return out
+
+
+def _infer_size(a, b):
+    if a == b:
+        return a
+    ndim = max(len(a), len(b))
     out = [1] * ndim
-    for s in shapes:
-        off = ndim - len(s)
-        for i, d in enumerate(s):
-            j = off + i
-            o = out[j]
-            if o == d or d == 1:
-                continue
-            if o == 1:
-                out[j] = d
-                continue
-            # PyTorch names the operands a and b from the first mismatch it meets.
-            raise RuntimeError(f"The size of tensor a ({o}) must match the size of tensor b ({d}) "
-                               f"at non-singleton dimension {j}")
+    for i in range(ndim - 1, -1, -1):
+        off = ndim - 1 - i
+        sa = a[len(a) - 1 - off] if len(a) - 1 - off >= 0 else 1
+        sb = b[len(b) - 1 - off] if len(b) - 1 - off >= 0 else 1
+        if sa != sb and sa != 1 and sb != 1:
+            raise RuntimeError(f"The size of tensor a ({sa}) must match the size of tensor b ({sb}) "
+                               f"at non-singleton dimension {i}")
+        out[i] = sb if sa == 1 else sa
     return tuple(out)
 
 
