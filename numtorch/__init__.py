@@ -97,7 +97,7 @@ def __getattr__(name):
     import importlib
     if name in ("cuda", "linalg", "testing", "viz", "version", "utils"):
         return importlib.import_module(f"numtorch.{name}")
-    for mod in ("indexing", "joining", "sorting", "linalg_ops"):
+    for mod in ("indexing", "joining", "sorting", "linalg_ops", "extras"):
         try:
             m = importlib.import_module(f"numtorch.{mod}")
         except ImportError:

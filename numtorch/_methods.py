@@ -345,6 +345,8 @@ def _bind_optional(T):
             ("sorting", ("topk", "sort", "argsort", "msort", "kthvalue", "median", "nanmedian", "mode",
                          "unique", "unique_consecutive")),
             ("linalg", ("det", "slogdet")),
+            ("extras", ("ravel", "diff", "dist", "logaddexp", "cross", "kron", "heaviside", "signbit", "histc",
+                        "take_along_dim", "logdet", "hsplit", "vsplit", "dsplit")),
             ("linalg_ops", ("matmul", "mm", "bmm", "mv", "dot", "vdot", "outer", "ger", "addmm", "addmv",
                             "addbmm", "baddbmm", "inner", "__matmul__", "__rmatmul__"))):
         try:
