@@ -3,7 +3,8 @@ import importlib
 
 from numba.core.registry import CPUDispatcher
 
-_MODULES = ("ew_generated", "elementwise", "reduction", "sort", "index", "matmul")
+_MODULES = ("ew_generated", "elementwise", "vmath", "reduction", "radix", "sort", "copy", "index", "masked",
+            "matmul")
 
 
 def dispatchers():
@@ -13,7 +14,8 @@ def dispatchers():
         except ImportError:
             continue
         for attr, obj in vars(mod).items():
-            if isinstance(obj, CPUDispatcher):
+            # each kernel once, under the module defining it (index.py re-exports copy.py's kernels)
+            if isinstance(obj, CPUDispatcher) and obj.py_func.__module__ == mod.__name__:
                 yield f"{name}.{attr}", obj
 
 

@@ -1,4 +1,5 @@
 """numtorch.kernels.index against NumPy (and torch when installed) on several layouts."""
+import importlib
 import numpy as np
 import pytest
 
@@ -132,7 +133,7 @@ def test_copy_big_contig_and_serial(monkeypatch):
     y = np.empty_like(x)
     K.copy_strided(x, 0, [1], y, 0, [1], [x.size])
     np.testing.assert_array_equal(x, y)
-    monkeypatch.setattr(K, 'PARALLEL', False)
+    monkeypatch.setattr(importlib.import_module('numtorch.kernels.copy'), 'PARALLEL', False)
     y[:] = 0
     K.copy_strided(x, 3, [2], y, 0, [1], [50_000])
     np.testing.assert_array_equal(y[:50_000], x[3::2][:50_000])
