@@ -108,7 +108,6 @@ def bucketize(input, boundaries, *, out_int32=False, right=False):
 def take_along_dim(input, indices, dim=None):
     if dim is None:
         return input.reshape(-1).gather(0, indices.reshape(-1))
-    from .views import broadcast_tensors
     d = wrap_dim(dim, input.ndim)
     shp_i = list(input.shape)
     shp_x = list(indices.shape)

@@ -5,7 +5,7 @@ import numbers
 import numpy as np
 
 from . import dtypes as _dt
-from .ops import elementwise, inplace, where  # noqa: F401 (re-exported)
+from .ops import elementwise, where  # noqa: F401 (where is re-exported)
 from .optable import ALIASES, OPS
 from .tensor import Tensor
 

@@ -346,7 +346,6 @@ class Tensor:
     __hash__ = object.__hash__
 
     def __reduce_ex__(self, proto):
-        from .creation import tensor as _tensor
         return (_rebuild, (np.array(self._host_values()), self.dtype.name, self._requires_grad))
 
     def __deepcopy__(self, memo):
