@@ -63,12 +63,6 @@ def _counts():
         hits, misses = info["cache_hits"], info["cache_misses"]
     except Exception:  # noqa: BLE001
         return None, None
-    jitted = getattr(sys.modules.get("numtorch.kernels.elementwise"), "_JITTED", {})
-    for k in jitted.values() if isinstance(jitted, dict) else ():
-        for d in (getattr(k, "s", None), getattr(k, "_p", None)):
-            if d is not None and hasattr(d, "stats"):
-                hits += sum(d.stats.cache_hits.values())
-                misses += sum(d.stats.cache_misses.values())
     return hits, misses
 
 

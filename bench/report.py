@@ -148,8 +148,7 @@ def machine_line(info):
 
 
 def cache_summary():
-    """numtorch.kernels.cache_info() in one paragraph, plus dispatchers it does not list (lazily jitted
-    elementwise kernels kept in ``numtorch.kernels.elementwise._JITTED``)."""
+    """numtorch.kernels.cache_info() in one paragraph."""
     try:
         from numtorch.kernels import cache_info
         info = cache_info()
@@ -157,29 +156,7 @@ def cache_summary():
         return f"numtorch.kernels.cache_info() unavailable: {type(exc).__name__}: {exc}", None
     text = (f"numtorch.kernels.cache_info(): {info['kernels']} kernels, {info['specializations']} specializations "
             f"in use, {info['cache_hits']} loaded from the on-disk cache, {info['cache_misses']} compiled")
-    extra = _lazy_dispatchers()
-    if extra is not None:
-        sigs, hits, misses = extra
-        text += (f"; not listed there: elementwise._JITTED {sigs} specializations ({hits} loaded, "
-                 f"{misses} compiled)")
-        info = dict(info, elementwise_jitted={"specializations": sigs, "hits": hits, "misses": misses})
     return text, info
-
-
-def _lazy_dispatchers():
-    ew = sys.modules.get("numtorch.kernels.elementwise")
-    jitted = getattr(ew, "_JITTED", None)
-    if not isinstance(jitted, dict):
-        return None
-    sigs = hits = misses = 0
-    for k in jitted.values():
-        for d in (getattr(k, "s", None), getattr(k, "_p", None)):
-            if d is None or not hasattr(d, "stats"):
-                continue
-            sigs += len(d.signatures)
-            hits += sum(d.stats.cache_hits.values())
-            misses += sum(d.stats.cache_misses.values())
-    return sigs, hits, misses
 
 
 def write_json(path, payload):

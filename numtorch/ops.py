@@ -185,6 +185,12 @@ def elementwise(name, *operands, out=None, params=(), ctx=None, promote_extra=()
         res = operands[0].clone() if op.name != "frac" else None
         return _to_out(res.detach(), out) if out is not None else res.detach()
     shape = _common_shape(operands)
+    if out is not None and out._shape == shape and out.dtype is odt and out._storage.device == dev and \
+            not needs_grad(*operands, out):
+        check_inplace(out)
+        _run(op, operands, shape, cdt.compute, odt, dev, params, into=out)
+        out._bump()
+        return out
     res = _run(op, operands, shape, cdt.compute, odt, dev, params)
     if op.grad_fn and odt.is_floating_point and needs_grad(*operands):
         _record(op, res, operands, ctx if ctx is not None else (params[0] if params else 1))

@@ -140,21 +140,7 @@ def warmup(dtypes=DEFAULT_DTYPES, parallel=True, stream=sys.stderr, quiet=False)
         info = dict(numtorch.kernels.cache_info())
     except Exception:  # noqa: BLE001
         info = {}
-    info.update(_lazy_counts())
     return {"tasks": len(todo), "seconds": time.perf_counter() - t0, "failed": failed, "cache": info}
-
-
-def _lazy_counts():
-    """Elementwise kernels are jitted lazily into ``elementwise._JITTED`` (serial ``s``, parallel ``_p``),
-    which ``cache_info()`` does not list: count their hits/misses separately."""
-    ew = sys.modules.get("numtorch.kernels.elementwise")
-    hits = misses = 0
-    for k in getattr(ew, "_JITTED", {}).values():
-        for d in (getattr(k, "s", None), getattr(k, "_p", None)):
-            if d is not None and hasattr(d, "stats"):
-                hits += sum(d.stats.cache_hits.values())
-                misses += sum(d.stats.cache_misses.values())
-    return {"elementwise_hits": hits, "elementwise_misses": misses}
 
 
 def cache_location():

@@ -3,8 +3,8 @@ import importlib
 
 from numba.core.registry import CPUDispatcher
 
-_MODULES = ("ew_generated", "elementwise", "vmath", "reduction", "radix", "sort", "copy", "index", "masked",
-            "matmul")
+_MODULES = ("ew_generated", "elementwise", "vmath", "reduction", "argreduce", "scan", "radix", "sort", "copy",
+            "index", "index_extra", "masked", "matmul")
 
 
 def dispatchers():
@@ -17,6 +17,12 @@ def dispatchers():
             # each kernel once, under the module defining it (index.py re-exports copy.py's kernels)
             if isinstance(obj, CPUDispatcher) and obj.py_func.__module__ == mod.__name__:
                 yield f"{name}.{attr}", obj
+    # Elementwise kernels are jitted on first use from ew_generated's plain functions.
+    ew = importlib.import_module("numtorch.kernels.elementwise")
+    for fname, k in list(ew._JITTED.items()):
+        for tag, d in (("", k.s), ("[parallel]", k._p)):
+            if d is not None:
+                yield f"elementwise.{fname}{tag}", d
 
 
 def cache_info():
