@@ -56,19 +56,14 @@ def _infer(data):
     if isinstance(data, numbers.Real):
         return np.asarray(data, dtype=np.float64), _dt.get_default_dtype()
     if isinstance(data, (list, tuple)):
-        flat_kind = _scan(data)
+        dt = _scan(data)
         try:
-            arr = np.array(_unwrap(data), dtype=np.float64 if flat_kind == 2 else None)
+            arr = np.array(_unwrap(data), dtype=None if dt is None else dt.np)
         except ValueError as e:
             raise ValueError(_ragged_message(data) or str(e)) from None
         if arr.dtype == object:
             raise ValueError(_ragged_message(data) or "could not convert data to a tensor")
-        if arr.size == 0 and flat_kind is None:
-            return arr.astype(np.float32), _dt.get_default_dtype()
-        kind = {0: _dt.bool, 1: _dt.int64, 2: _dt.get_default_dtype()}.get(flat_kind)
-        if flat_kind == 3:  # all elements were tensors: promote their dtypes
-            kind = _dt.from_numpy_dtype(arr.dtype)
-        return arr, kind
+        return arr, _dt.get_default_dtype() if dt is None else dt
     if hasattr(data, "__array__"):
         arr = np.asarray(data)
         return arr, _dt.from_numpy_dtype(arr.dtype)
@@ -76,28 +71,25 @@ def _infer(data):
 
 
 def _scan(data):
-    """Highest category in nested data: 0 bool, 1 int, 2 float, 3 only tensors/arrays; None if empty."""
-    best = None
+    """PyTorch's inferred dtype of nested data: the promotion of every element's dtype (Python bool/int/float
+    -> bool/int64/default float; tensors and NumPy values keep theirs); None when there is no element."""
+    out = None
     stack = [data]
     while stack:
         x = stack.pop()
         if isinstance(x, (list, tuple)):
             stack.extend(x)
             continue
-        if isinstance(x, (Tensor, np.ndarray, np.generic)):
-            c = {0: 0, 1: 1, 2: 2}[_dt.from_numpy_dtype(getattr(x, "dtype").np if isinstance(x, Tensor)
-                                                          else x.dtype).category]
-            c = 3 if best in (None, 3) and c != 2 else c
-        elif isinstance(x, bool):
-            c = 0
-        elif isinstance(x, numbers.Integral):
-            c = 1
-        elif isinstance(x, numbers.Real):
-            c = 2
+        if isinstance(x, Tensor):
+            d = x.dtype
+        elif isinstance(x, (np.ndarray, np.generic)):
+            d = _dt.from_numpy_dtype(x.dtype)
+        elif isinstance(x, (bool, numbers.Real)):
+            d = _dt.scalar_dtype(x)
         else:
             raise TypeError(f"new(): invalid data type '{type(x).__name__}'")
-        best = c if best is None or (c != 3 and (best == 3 or c > best)) else best
-    return best
+        out = d if out is None else _dt.promote_types(out, d)
+    return out
 
 
 def _unwrap(data):

@@ -42,9 +42,6 @@ def _type_error(label, d):
 _CAT = {0: "b", 1: "i", 2: "f"}
 
 
-_PY_SCALAR = {int: _dt.int64, bool: _dt.bool}
-
-
 def _fast_rt(operands):
     """result_type for the common cases (same-dtype tensors; tensor with a Python scalar), else None."""
     a = operands[0]
@@ -213,10 +210,6 @@ def _common_shape(operands):
     return shape
 
 
-def _tensors(operands):
-    return [o for o in operands if isinstance(o, Tensor)]
-
-
 def _wanted(op, which, operands):
     """Save an input only when the formula that reads it will run (PyTorch saves the same way)."""
     other = op.save_if.get(which)
@@ -274,12 +267,11 @@ def inplace(name, self, *others, params=(), ctx=None, promote_extra=()):
     cdt, odt = _result_dtypes(op, operands + promote_extra)
     if not _dt.can_cast(odt, self.dtype):
         raise RuntimeError(f"result type {odt.short} can't be cast to the desired output type {self.dtype.short}")
-    shapes = [o._shape for o in operands if isinstance(o, Tensor)]
-    shape = broadcast_shapes(*shapes)
+    shape = _common_shape(operands)
     if shape != self._shape:
         raise RuntimeError(f"output with shape {list(self._shape)} doesn't match the broadcast shape "
                            f"{list(shape)}")
-    grad = bool(op.grad_fn) and is_grad_enabled() and needs_grad(*_tensors(operands))
+    grad = bool(op.grad_fn) and needs_grad(*operands)
     if op.promote is KEEP_INT and not cdt.is_floating_point:
         return self
     orig = self.detach().clone() if grad and "a" in op.save and _wanted(op, "a", operands) else None
@@ -308,10 +300,9 @@ def copy_(self, src, non_blocking=False):
     if not isinstance(src, Tensor):
         from .creation import tensor
         src = tensor(src, dtype=self.dtype)
-    broadcast_shapes(self._shape, src._shape)
-    if broadcast_shapes(self._shape, src._shape) != self._shape:
-        raise RuntimeError(f"output with shape {list(self._shape)} doesn't match the broadcast shape "
-                           f"{list(broadcast_shapes(self._shape, src._shape))}")
+    shape = broadcast_shapes(self._shape, src._shape)
+    if shape != self._shape:
+        raise RuntimeError(f"output with shape {list(self._shape)} doesn't match the broadcast shape {list(shape)}")
     check_inplace(self)
     grad = is_grad_enabled() and (src._requires_grad or self._requires_grad)
     _copy_data(self, src)
@@ -374,8 +365,7 @@ def where(condition, input=None, other=None, *, out=None):
     if tmp is not res._storage.data:
         res._storage.data[...] = tmp
     ins = (None, input if isinstance(input, Tensor) else None, other if isinstance(other, Tensor) else None)
-    if rt.is_floating_point and needs_grad(*[i for i in ins if i is not None]):
+    if rt.is_floating_point and needs_grad(*ins):
         from .optable import _bw_where
-        node_inputs = ins
-        record("WhereBackward0", res, node_inputs, _bw_where, save=(condition,))
+        record("WhereBackward0", res, ins, _bw_where, save=(condition,))
     return _to_out(res, out) if out is not None else res

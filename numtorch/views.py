@@ -316,11 +316,9 @@ def chunk(x, chunks, dim=0):
         raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
     d = wrap_dim(dim, x.ndim)
     n = x._shape[d]
-    size = -(-n // chunks) if n else 0
-    if size == 0:
-        return _pieces(x, d, [(0, 0)] * min(chunks, 1 if n == 0 else chunks), "SplitBackward0") if n == 0 \
-            else split(x, 1, d)
-    return split(x, size, d)
+    if n == 0:          # PyTorch returns `chunks` empty pieces
+        return _pieces(x, d, [(0, 0)] * chunks, "SplitBackward0")
+    return split(x, -(-n // chunks), d)
 
 
 def tensor_split(x, indices_or_sections, dim=0):

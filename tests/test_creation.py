@@ -8,7 +8,7 @@ import numtorch as nt
     ([1, 2], nt.int64), ([1.0, 2.0], nt.float32), ([1, 2.0], nt.float32), ([True], nt.bool),
     ([True, 1], nt.int64), (3, nt.int64), (2.5, nt.float32), (True, nt.bool), ([[1, 2], [3, 4]], nt.int64),
     ([], nt.float32), (np.array([1.0]), nt.float64), (np.array([1], dtype=np.int32), nt.int32),
-    (np.float64(1.5), nt.float64)])
+    (np.float64(1.5), nt.float64), ([np.float32(1.5), 2], nt.float32)])
 def test_tensor_infers_dtype(data, dtype):
     t = nt.tensor(data)
     assert t.dtype is dtype
@@ -32,6 +32,13 @@ def test_tensor_copies_and_from_numpy_shares():
     assert st.shape == (2, 2) and st.stride() == (3, 2)
     with pytest.raises(TypeError, match="expected np.ndarray"):
         nt.from_numpy([1, 2])
+
+
+def test_nested_tensor_elements_promote():
+    assert nt.tensor([1, nt.tensor(2.5, dtype=nt.float64)]).dtype is nt.float64
+    assert nt.tensor([nt.tensor(1, dtype=nt.int32), nt.tensor(2, dtype=nt.int32)]).dtype is nt.int32
+    assert nt.tensor([nt.tensor(True), 1]).tolist() == [1, 1]
+    assert nt.tensor([[]]).shape == (1, 0)
 
 
 def test_ragged_and_bad_data():

@@ -81,7 +81,7 @@ def test_expand_stride0_and_errors():
 
 
 @pytest.mark.parametrize("n,chunks,sizes", [(17, 4, [5, 5, 5, 2]), (6, 4, [2, 2, 2]), (5, 4, [2, 2, 1]),
-                                             (2, 5, [1, 1])])
+                                             (2, 5, [1, 1]), (0, 3, [0, 0, 0])])
 def test_chunk_sizes(n, chunks, sizes):
     assert [c.shape[0] for c in nt.zeros(n, 3).chunk(chunks)] == sizes
 
