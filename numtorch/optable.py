@@ -37,6 +37,12 @@ class OpDef:
 
 # -- backward formulas (un-broadcasting is done centrally by the engine) ---------------------------------
 
+def _zeros_like(g):
+    # PyTorch's zero gradients are true zeros (g * 0 would give -0.0 and NaN).
+    from .creation import zeros_like
+    return zeros_like(g)
+
+
 def _sv(node):
     return node.saved_tensors
 
@@ -100,11 +106,12 @@ _bw = {
     "erf": _unary(lambda g, x: g * 1.1283791670955126 * (-(x * x)).exp()),
     "erfc": _unary(lambda g, x: g * -1.1283791670955126 * (-(x * x)).exp()),
     "abs": _unary(lambda g, x: g * x.sign()),
-    "sign": _unary(lambda g, x: g * 0),
-    "round": _unary(lambda g, x: g * 0),
-    "floor": _unary(lambda g, x: g * 0),
-    "ceil": _unary(lambda g, x: g * 0),
-    "trunc": _unary(lambda g, x: g * 0),
+    "sign": _unary(lambda g, x: _zeros_like(g)),
+    "sgn": _unary(lambda g, x: _zeros_like(g)),
+    "round": _unary(lambda g, x: _zeros_like(g)),
+    "floor": _unary(lambda g, x: _zeros_like(g)),
+    "ceil": _unary(lambda g, x: _zeros_like(g)),
+    "trunc": _unary(lambda g, x: _zeros_like(g)),
     "frac": _unary(lambda g, x: g),
 }
 
@@ -288,6 +295,8 @@ SPECIAL = {
     "pow_scalar": OpDef("pow_scalar", 1, "pow_scalar", DEFAULT, "PowBackward0", _bw_pow_scalar, ("a",)),
     "rpow_scalar": OpDef("rpow_scalar", 1, "rpow_scalar", DEFAULT, "PowBackward2", _bw_rpow, ("out",)),
     "clamp": OpDef("clamp", 1, "clamp", DEFAULT, "ClampBackward1", _bw_clamp, ("a",)),
+    "clamp_min": OpDef("clamp_min", 1, "clamp", DEFAULT, "ClampMinBackward0", _bw_clamp, ("a",), method=False),
+    "clamp_max": OpDef("clamp_max", 1, "clamp", DEFAULT, "ClampMaxBackward0", _bw_clamp, ("a",), method=False),
     "round": OpDef("round", 1, "round", KEEP_INT, "RoundBackward0", _bw["round"], ("a",), np.round),
     "nan_to_num": OpDef("nan_to_num", 1, "nan_to_num", KEEP_INT, "NanToNumBackward0", _bw_nan_to_num, ("a",),
                         np.nan_to_num),

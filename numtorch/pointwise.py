@@ -119,7 +119,7 @@ def square(input, *, out=None):
     return pow(input, 2, out=out)
 
 
-def clamp(input, min=None, max=None, *, out=None):
+def clamp(input, min=None, max=None, *, out=None, _op="clamp"):
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
@@ -132,18 +132,18 @@ def clamp(input, min=None, max=None, *, out=None):
     lo = -math.inf if min is None else float(min)
     hi = math.inf if max is None else float(max)
     extra = tuple(v for v in (min, max) if v is not None)
-    return elementwise("clamp", input, out=out, params=(lo, hi), ctx=(min, max), promote_extra=extra)
+    return elementwise(_op, input, out=out, params=(lo, hi), ctx=(min, max), promote_extra=extra)
 
 
 clip = clamp
 
 
 def clamp_min(input, min):
-    return clamp(input, min=min)
+    return clamp(input, min=min, _op="clamp_min" if not isinstance(min, Tensor) else "clamp")
 
 
 def clamp_max(input, max):
-    return clamp(input, max=max)
+    return clamp(input, max=max, _op="clamp_max" if not isinstance(max, Tensor) else "clamp")
 
 
 def round(input, *, decimals=0, out=None):

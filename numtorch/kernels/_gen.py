@@ -57,7 +57,7 @@ def _prologue(expr, err, cls, ref):
     for p in ("p0", "p1", "p2"):
         if _uses(p, expr, err):
             cast = {"f": f"{ref}.dtype.type({p})", "F": f"{ref}.dtype.type({p})",
-                    "i": f"np.int64({p})", "b": f"{p} != 0"}[cls]
+                    "i": f"_p2i({p})", "b": f"{p} != 0"}[cls]
             lines.append(f"    {p} = {cast}")
     return lines
 

@@ -12,6 +12,16 @@ from numba.extending import intrinsic
 
 
 @njit(error_model='numpy')
+def _p2i(p):
+    # A float64 parameter as int64, saturating: clamp's missing bound arrives as +-inf.
+    if p >= 9.2233720368547758e18:
+        return np.int64(9223372036854775807)
+    if p <= -9.2233720368547758e18:
+        return np.int64(-9223372036854775807 - 1)
+    return np.int64(p)
+
+
+@njit(error_model='numpy')
 def _clamp_f(a, lo, hi):
     # NaN in the value or in either bound propagates; min > max gives max (as torch).
     if a != a:
@@ -301,7 +311,7 @@ def fill_f(A, A0, As, O, O0, Os, R, L, p0, p1, p2):
 
 
 def fill_i(A, A0, As, O, O0, Os, R, L, p0, p1, p2):
-    p0 = np.int64(p0)
+    p0 = _p2i(p0)
     err = 0
     for r in prange(R.shape[1]):
         a0 = A0 + R[0, r]
@@ -797,8 +807,8 @@ def clamp_f(A, A0, As, O, O0, Os, R, L, p0, p1, p2):
 
 
 def clamp_i(A, A0, As, O, O0, Os, R, L, p0, p1, p2):
-    p0 = np.int64(p0)
-    p1 = np.int64(p1)
+    p0 = _p2i(p0)
+    p1 = _p2i(p1)
     err = 0
     for r in prange(R.shape[1]):
         a0 = A0 + R[0, r]
@@ -822,7 +832,7 @@ def clamp_min_f(A, A0, As, O, O0, Os, R, L, p0, p1, p2):
 
 
 def clamp_min_i(A, A0, As, O, O0, Os, R, L, p0, p1, p2):
-    p0 = np.int64(p0)
+    p0 = _p2i(p0)
     err = 0
     for r in prange(R.shape[1]):
         a0 = A0 + R[0, r]
@@ -846,7 +856,7 @@ def clamp_max_f(A, A0, As, O, O0, Os, R, L, p0, p1, p2):
 
 
 def clamp_max_i(A, A0, As, O, O0, Os, R, L, p0, p1, p2):
-    p0 = np.int64(p0)
+    p0 = _p2i(p0)
     err = 0
     for r in prange(R.shape[1]):
         a0 = A0 + R[0, r]
@@ -1000,7 +1010,7 @@ def pow_scalar_f(A, A0, As, O, O0, Os, R, L, p0, p1, p2):
 
 
 def pow_scalar_i(A, A0, As, O, O0, Os, R, L, p0, p1, p2):
-    p0 = np.int64(p0)
+    p0 = _p2i(p0)
     err = 0
     for r in prange(R.shape[1]):
         a0 = A0 + R[0, r]
@@ -1047,7 +1057,7 @@ def rpow_scalar_f(A, A0, As, O, O0, Os, R, L, p0, p1, p2):
 
 
 def rpow_scalar_i(A, A0, As, O, O0, Os, R, L, p0, p1, p2):
-    p0 = np.int64(p0)
+    p0 = _p2i(p0)
     err = 0
     for r in prange(R.shape[1]):
         a0 = A0 + R[0, r]
@@ -1087,7 +1097,7 @@ def add_f(A, A0, As, B, B0, Bs, O, O0, Os, R, L, p0, p1, p2):
 
 
 def add_i(A, A0, As, B, B0, Bs, O, O0, Os, R, L, p0, p1, p2):
-    p0 = np.int64(p0)
+    p0 = _p2i(p0)
     err = 0
     for r in prange(R.shape[1]):
         a0 = A0 + R[0, r]
@@ -1141,7 +1151,7 @@ def sub_f(A, A0, As, B, B0, Bs, O, O0, Os, R, L, p0, p1, p2):
 
 
 def sub_i(A, A0, As, B, B0, Bs, O, O0, Os, R, L, p0, p1, p2):
-    p0 = np.int64(p0)
+    p0 = _p2i(p0)
     err = 0
     for r in prange(R.shape[1]):
         a0 = A0 + R[0, r]
@@ -1182,7 +1192,7 @@ def rsub_f(A, A0, As, B, B0, Bs, O, O0, Os, R, L, p0, p1, p2):
 
 
 def rsub_i(A, A0, As, B, B0, Bs, O, O0, Os, R, L, p0, p1, p2):
-    p0 = np.int64(p0)
+    p0 = _p2i(p0)
     err = 0
     for r in prange(R.shape[1]):
         a0 = A0 + R[0, r]
@@ -1736,7 +1746,7 @@ def addcmul_f(A, A0, As, B, B0, Bs, C, C0, Cs, O, O0, Os, R, L, p0, p1, p2):
 
 
 def addcmul_i(A, A0, As, B, B0, Bs, C, C0, Cs, O, O0, Os, R, L, p0, p1, p2):
-    p0 = np.int64(p0)
+    p0 = _p2i(p0)
     err = 0
     for r in prange(R.shape[1]):
         a0 = A0 + R[0, r]

@@ -148,6 +148,16 @@ OPS = {
 # Scalar helpers copied verbatim into ew_generated.py (so Numba's cache sees one source file).
 HELPERS = '''
 @njit(error_model='numpy')
+def _p2i(p):
+    # A float64 parameter as int64, saturating: clamp's missing bound arrives as +-inf.
+    if p >= 9.2233720368547758e18:
+        return np.int64(9223372036854775807)
+    if p <= -9.2233720368547758e18:
+        return np.int64(-9223372036854775807 - 1)
+    return np.int64(p)
+
+
+@njit(error_model='numpy')
 def _clamp_f(a, lo, hi):
     # NaN in the value or in either bound propagates; min > max gives max (as torch).
     if a != a:
