@@ -20,6 +20,7 @@ import numpy as np
 from numba import njit
 
 from numtorch.kernels import ew_generated as _g, parallel_ok
+from numtorch.kernels._device import cuda_impl, on_device
 from numtorch.kernels.scalar_ops import OPS
 
 __all__ = ["unary", "binary", "ternary", "PARALLEL", "PAR_MIN", "BLK"]
@@ -244,6 +245,9 @@ def _layout(shape, sts, ops):
 
 def unary(op, x, x_off, x_strides, out, out_off, out_strides, shape, p0=0.0, p1=0.0, p2=0.0):
     """out = op(x)."""
+    if on_device(out):
+        return cuda_impl("elementwise").unary(op, x, x_off, x_strides, out, out_off, out_strides, shape,
+                                              p0, p1, p2)
     ent = _ENTRIES.get((op, x.dtype.num))
     if ent is None or out.dtype is not ent[2]:
         ent = _resolve(op, 1, (x.dtype, out.dtype), x.dtype.num)
@@ -278,6 +282,9 @@ def unary(op, x, x_off, x_strides, out, out_off, out_strides, shape, p0=0.0, p1=
 def binary(op, a, a_off, a_strides, b, b_off, b_strides, out, out_off, out_strides, shape,
            p0=1.0, p1=0.0, p2=0.0):
     """out = op(a, b); integer //, % and fmod by zero raise RuntimeError("ZeroDivisionError")."""
+    if on_device(out):
+        return cuda_impl("elementwise").binary(op, a, a_off, a_strides, b, b_off, b_strides, out, out_off,
+                                               out_strides, shape, p0, p1, p2)
     ent = _ENTRIES.get((op, a.dtype.num))
     if ent is None or b.dtype is not ent[2] or out.dtype is not ent[3]:
         ent = _resolve(op, 2, (a.dtype, b.dtype, out.dtype), a.dtype.num)
@@ -317,6 +324,9 @@ def binary(op, a, a_off, a_strides, b, b_off, b_strides, out, out_off, out_strid
 def ternary(op, a, a_off, a_strides, b, b_off, b_strides, c, c_off, c_strides,
             out, out_off, out_strides, shape, p0=1.0, p1=0.0, p2=0.0):
     """out = op(a, b, c); for ``where`` ``a`` is the bool condition."""
+    if on_device(out):
+        return cuda_impl("elementwise").ternary(op, a, a_off, a_strides, b, b_off, b_strides, c, c_off,
+                                                c_strides, out, out_off, out_strides, shape, p0, p1, p2)
     ent = _ENTRIES.get((op, b.dtype.num))
     if ent is None or a.dtype is not ent[2] or c.dtype is not ent[3] or out.dtype is not ent[4]:
         ent = _resolve(op, 3, (a.dtype, b.dtype, c.dtype, out.dtype), b.dtype.num)

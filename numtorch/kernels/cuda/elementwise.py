@@ -1,0 +1,142 @@
+"""CUDA twins of ``kernels.elementwise``: ``unary``, ``binary``, ``ternary`` with the same arguments.
+
+Operands are flat device buffers (a host 1-element buffer with zero strides is a scalar and is
+copied over once, see ``as_device``). Size-1 dims are dropped and adjacent dims merged on the host;
+the rest travels in one cached int64 metadata array, so a kernel compiles once per dtype signature,
+never per ndim or shape. Integer division by zero is not reported (PyTorch CUDA does not either).
+"""
+import numpy as np
+from numba import cuda
+
+from numtorch.kernels.cuda import as_device, dev_ints, launch
+from numtorch.kernels.cuda import ew_generated as _g
+from numtorch.kernels.elementwise import _POW_F, _POW_I
+from numtorch.kernels.scalar_ops import OPS
+
+_CLS = {"f": "f", "i": "i", "u": "i", "b": "b"}
+_JITTED = {}          # generated function name -> cuda kernel
+_META = {}            # (shape, strides...) -> device metadata
+_CONTIG_META = None
+
+
+def _kernel(op, cls):
+    raw = _g.KERNELS[(op, cls)]
+    k = _JITTED.get(raw.__name__)
+    if k is None:
+        k = _JITTED[raw.__name__] = cuda.jit(cache=True)(raw)
+    return k
+
+
+def _resolve(op, arity, dts):
+    row = OPS.get(op)
+    if row is None or row[0] != arity:
+        raise ValueError(f"unknown {arity}-ary elementwise op {op!r}")
+    ins, out = dts[:-1], dts[-1]
+    if op == "where":
+        if ins[0] != np.bool_:
+            raise TypeError("where: the condition buffer must be bool")
+        ins = ins[1:]
+    comp = ins[0]
+    if any(d != comp for d in ins):
+        raise TypeError(f"{op}: inputs must share one compute dtype, got {[str(d) for d in ins]}")
+    want = comp if row[2] == "same" else np.dtype(np.bool_)
+    if out != want:
+        raise TypeError(f"{op}: output buffer must be {want}, got {out}")
+    cls = _CLS.get(comp.kind)
+    if comp == np.float16 or (op, cls) not in _g.KERNELS:
+        from numtorch.kernels.elementwise import _dtype_name
+        raise RuntimeError(f"\"{op}_cuda\" not implemented for '{_dtype_name(comp)}'")
+    return cls
+
+
+def _variant(op, cls, p0):
+    """The same parameter-driven variants as the CPU (torch's pow fast paths, alpha == 1, round)."""
+    if op in ("add", "sub", "rsub") and p0 == 1.0:
+        return f"_{op}1", p0
+    if op == "pow_scalar":
+        if cls == "i" and p0 < 0:
+            raise RuntimeError("Integers to negative integer powers are not allowed.")
+        hit = (_POW_F if cls == "f" else _POW_I).get(p0)
+        return (op, p0) if hit is None else hit
+    if op == "round" and cls == "f" and p0 != 0:
+        ten = float("inf") if abs(p0) > 308 else 10.0 ** abs(p0)
+        return ("_round_pos" if p0 > 0 else "_round_neg"), ten
+    if op == "pow_scalar_backward" and p0 == 2.0:
+        return "_pow2_backward", p0
+    return op, p0
+
+
+def _meta(shape, sts):
+    """Device metadata ``[nd, shape..., strides per operand...]`` after dropping size-1 dims and
+    merging dims that are contiguous in every operand; ``[0]`` when all are plain contiguous."""
+    key = (shape,) + sts
+    m = _META.get(key)
+    if m is not None:
+        return m
+    sh, st = [], [[] for _ in sts]
+    for d in range(len(shape)):
+        size = shape[d]
+        if size == 1:
+            continue
+        if sh and all(s[-1] == x[d] * size for s, x in zip(st, sts)):
+            sh[-1] *= size
+            for s, x in zip(st, sts):
+                s[-1] = x[d]
+        else:
+            sh.append(size)
+            for s, x in zip(st, sts):
+                s.append(x[d])
+    if all(len(s) <= 1 and (not s or s[0] == 1) for s in st):
+        vals = (0,)
+    else:
+        vals = (len(sh),) + tuple(sh) + tuple(v for s in st for v in s)
+    if len(_META) > 4096:
+        _META.clear()
+    m = _META[key] = dev_ints(vals)
+    return m
+
+
+def _check(ops, shape, sts):
+    n = 1
+    for s in shape:
+        n *= s
+    if n == 0:
+        return 0
+    for (buf, off), x in zip(ops, sts):
+        lo = off + sum((k - 1) * s for k, s in zip(shape, x) if s < 0)
+        hi = off + sum((k - 1) * s for k, s in zip(shape, x) if s > 0)
+        if lo < 0 or hi >= len(buf):
+            raise IndexError("elementwise: an operand reaches past the end of its buffer")
+    return n
+
+
+def _run(op, arity, bufs, offs, sts, shape, p0, p1, p2):
+    bufs = [as_device(b) for b in bufs]
+    cls = _resolve(op, arity, tuple(b.dtype for b in bufs))
+    shape = tuple(shape)
+    sts = tuple(tuple(s) for s in sts)
+    n = _check(list(zip(bufs, offs)), shape, sts)
+    if n == 0:
+        return
+    name, p0 = _variant(op, cls, float(p0))
+    k = _kernel(name, cls)
+    args = []
+    for b, o in zip(bufs, offs):
+        args += (b, int(o))
+    k[launch(n)](*args, _meta(shape, sts), n, p0, float(p1), float(p2))
+
+
+def unary(op, x, x_off, x_strides, out, out_off, out_strides, shape, p0=0.0, p1=0.0, p2=0.0):
+    _run(op, 1, (x, out), (x_off, out_off), (x_strides, out_strides), shape, p0, p1, p2)
+
+
+def binary(op, a, a_off, a_strides, b, b_off, b_strides, out, out_off, out_strides, shape,
+           p0=1.0, p1=0.0, p2=0.0):
+    _run(op, 2, (a, b, out), (a_off, b_off, out_off), (a_strides, b_strides, out_strides), shape,
+         p0, p1, p2)
+
+
+def ternary(op, a, a_off, a_strides, b, b_off, b_strides, c, c_off, c_strides,
+            out, out_off, out_strides, shape, p0=1.0, p1=0.0, p2=0.0):
+    _run(op, 3, (a, b, c, out), (a_off, b_off, c_off, out_off),
+         (a_strides, b_strides, c_strides, out_strides), shape, p0, p1, p2)
