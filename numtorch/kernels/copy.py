@@ -15,6 +15,7 @@ import numpy as np
 from numba import njit, prange, get_num_threads
 
 from . import parallel_ok
+from ._device import on_device, cuda_impl
 
 PARALLEL = True        # switch off to force the serial kernels (also off when no safe layer loads)
 PAR_MIN = 1 << 16      # elements; below this the serial kernels win
@@ -309,6 +310,8 @@ def copy_strided(src, src_off, src_strides, dst, dst_off, dst_strides, shape):
     copied in tiles; big copies run in parallel. An N-d strided cast goes through a contiguous
     temporary (a bit-exact move plus a 1-D cast), so casts compile per dtype pair only once.
     """
+    if on_device(dst):
+        return cuda_impl("copy").copy_strided(src, src_off, src_strides, dst, dst_off, dst_strides, shape)
     shape, ss, ds = _ints(shape), _ints(src_strides), _ints(dst_strides)
     numel = 1
     for n in shape:
@@ -341,6 +344,8 @@ def copy_strided(src, src_off, src_strides, dst, dst_off, dst_strides, shape):
 
 def as_dtype(buf, off, strides, shape, dtype):
     """(buf, off, strides) unchanged when of ``dtype``, else a contiguous cast copy of the view."""
+    if on_device(buf):
+        return cuda_impl("copy").as_dtype(buf, off, strides, shape, dtype)
     if buf.dtype == dtype:
         return buf, off, strides
     shape = _ints(shape)
@@ -380,6 +385,8 @@ def _tril_par(buf, off, rows, cols, k, upper, nrows, nch):
 
 def tril_mask_fill(buf, rows, cols, batch, k, upper, off=0):
     """Zero a contiguous (batch, rows, cols) block in place: tril keeps j - i <= k, triu j - i >= k."""
+    if on_device(buf):
+        return cuda_impl("copy").tril_mask_fill(buf, rows, cols, batch, k, upper, off)
     nrows = int(batch) * int(rows)
     if nrows == 0 or cols == 0:
         return

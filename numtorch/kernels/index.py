@@ -14,6 +14,7 @@ from .copy import (PAR_MIN, PARALLEL, _arr, _bits, _contig, _ints, _move_row, _n
                    _par, _scalar_src, _start, _step, as_dtype, coalesce, copy_strided, tril_mask_fill)
 from .masked import (gather_offsets, index_offsets, masked_fill, masked_scatter, masked_select,  # noqa: F401
                      nonzero, scatter_offsets, take)
+from ._device import on_device, cuda_impl
 
 
 # ----------------------------------------------------------------------------- index checks
@@ -38,6 +39,8 @@ def check_range(idx, n, allow_negative=True):
     Negative indices >= -n pass when ``allow_negative`` (advanced indexing, take); gather/scatter/
     index_* in torch reject negatives, so call those with ``allow_negative=False``.
     """
+    if on_device(idx):
+        return cuda_impl("index").check_range(idx, n, allow_negative)
     if idx.size == 0:
         return True, 0
     ok, bad = _check_range(idx, -int(n) if allow_negative else 0, int(n))
@@ -55,6 +58,8 @@ def _wrap_negative(idx, n, out):
 
 def wrap_negative(idx, n, out=None):
     """Index buffer with negatives shifted by ``n`` (``out=idx`` works in place)."""
+    if on_device(idx):
+        return cuda_impl("index").wrap_negative(idx, n, out)
     if out is None:
         out = np.empty(idx.size, np.int64)
     if idx.size:
@@ -200,12 +205,16 @@ def gather(x, x_off, x_strides, idx, idx_shape, dim, out, dim_size=0):
 
     ``dim_size`` (x.shape[dim]) is only used to wrap negative indices (torch rejects them).
     """
+    if on_device(out):
+        return cuda_impl("index").gather(x, x_off, x_strides, idx, idx_shape, dim, out, dim_size)
     shape = _ints(idx_shape)
     return _gather_call(x, x_off, _ints(x_strides), dim, dim_size, idx, _contig(shape), shape, out)
 
 
 def index_select(x, x_off, x_strides, shape, dim, idx, out):
     """out (contiguous, shape[dim] = len(idx)) = x.index_select(dim, idx)."""
+    if on_device(out):
+        return cuda_impl("index").index_select(x, x_off, x_strides, shape, dim, idx, out)
     shape = _ints(shape)
     oshape = list(shape)
     oshape[dim] = idx.size
@@ -256,6 +265,9 @@ def scatter(self_buf, self_off, self_strides, idx, idx_shape, dim, src, src_off,
     (or pass a 1-element buffer with zero strides). ``dim_size`` (self.shape[dim]) only matters
     for wrapping negative indices.
     """
+    if on_device(self_buf):
+        return cuda_impl("index").scatter(self_buf, self_off, self_strides, idx, idx_shape, dim, src, src_off,
+                                          src_strides, reduce, dim_size)
     shape = _ints(idx_shape)
     if not isinstance(src, np.ndarray):
         src, src_off, src_strides = _scalar_src(src, self_buf.dtype), 0, [0] * len(shape)
@@ -280,14 +292,20 @@ def _index_scatter(self_buf, self_off, self_strides, shape, dim, idx, src, op, a
 
 def index_add(self_buf, self_off, self_strides, shape, dim, idx, src, alpha=1):
     """self.index_add_(dim, idx, src, alpha=alpha); shape is self's, src contiguous."""
+    if on_device(self_buf):
+        return cuda_impl("index").index_add(self_buf, self_off, self_strides, shape, dim, idx, src, alpha)
     _index_scatter(self_buf, self_off, self_strides, shape, dim, idx, src, 'add', alpha)
 
 
 def index_copy(self_buf, self_off, self_strides, shape, dim, idx, src):
     """self.index_copy_(dim, idx, src); src contiguous with shape[dim] = len(idx)."""
+    if on_device(self_buf):
+        return cuda_impl("index").index_copy(self_buf, self_off, self_strides, shape, dim, idx, src)
     _index_scatter(self_buf, self_off, self_strides, shape, dim, idx, src, None, 1)
 
 
 def index_fill(self_buf, self_off, self_strides, shape, dim, idx, value):
     """self.index_fill_(dim, idx, value)."""
+    if on_device(self_buf):
+        return cuda_impl("index").index_fill(self_buf, self_off, self_strides, shape, dim, idx, value)
     _index_scatter(self_buf, self_off, self_strides, shape, dim, idx, value, None, 1)
