@@ -12,6 +12,7 @@ import numpy as np
 from numba import njit, prange
 
 from . import nthreads, parallel_ok
+from ._device import cuda_impl, on_device
 from .radix import _JIT, _digit, _key, _row_order, _scratch, _top_byte
 
 PARALLEL = True   # switch off to force the serial kernels (also off when no safe layer loads)
@@ -266,17 +267,23 @@ def _launch(serial, par, x, rows, args):
 
 def sort(x, rows, n, descending, stable, out_values, out_indices):
     """Sort rows (NaN largest, ties by index: stable both ways, so `stable` changes nothing)."""
+    if on_device(x):
+        return cuda_impl("sort").sort(x, rows, n, descending, stable, out_values, out_indices)
     _sort(x, rows, n, n, descending, out_values, out_indices, True)
 
 
 def argsort(x, rows, n, descending, stable, out_indices):
     """Indices of `sort` only."""
+    if on_device(x):
+        return cuda_impl("sort").argsort(x, rows, n, descending, stable, out_indices)
     _sort(x, rows, n, n, descending, x[:0], out_indices, False)
 
 
 def topk(x, rows, n, k, largest, sorted, out_values, out_indices):
     """k largest/smallest per row into (rows, k), best first, ties by lowest index, NaN largest;
     always sorted (also for sorted=False). The caller validates 0 <= k <= n."""
+    if on_device(x):
+        return cuda_impl("sort").topk(x, rows, n, k, largest, sorted, out_values, out_indices)
     if k > _HEAP_K:
         return _sort(x, rows, n, k, largest, out_values, out_indices, True)
     if rows and k:
@@ -304,22 +311,30 @@ def _kth(x, rows, n, k0, nanmode, ov, oi):
 def kthvalue(x, rows, n, k, out_values, out_indices):
     """k-th smallest (1-based, caller validates 1 <= k <= n) per row into (rows,) outputs; NaN
     largest; ties: the k-th in stable order."""
+    if on_device(x):
+        return cuda_impl("sort").kthvalue(x, rows, n, k, out_values, out_indices)
     _kth(x, rows, n, k - 1, 0, out_values, out_indices)
 
 
 def median(x, rows, n, out_values, out_indices):
     """torch.median(dim): lower median ((n-1)//2-th smallest); a row with NaN gives its first NaN."""
+    if on_device(x):
+        return cuda_impl("sort").median(x, rows, n, out_values, out_indices)
     _kth(x, rows, n, (n - 1) // 2, 1, out_values, out_indices)
 
 
 def nanmedian(x, rows, n, out_values, out_indices):
     """torch.nanmedian(dim): lower median of the non-NaN values; an all-NaN row gives its first NaN."""
+    if on_device(x):
+        return cuda_impl("sort").nanmedian(x, rows, n, out_values, out_indices)
     _kth(x, rows, n, (n - 1) // 2, 2, out_values, out_indices)
 
 
 def mode(x, rows, n, out_values, out_indices):
     """torch.mode(dim): most frequent value, smallest on ties, index of its LAST occurrence (torch CPU
     does so for n <= 16, longer rows get some occurrence there). NaNs never compare equal."""
+    if on_device(x):
+        return cuda_impl("sort").mode(x, rows, n, out_values, out_indices)
     if rows and n:
         xu, (md, top, absinf, allones) = _prep(x)
         _launch(_mode_rows, _mode_par, xu, rows, (np.int64(n), md, top, absinf, allones,
@@ -329,6 +344,8 @@ def mode(x, rows, n, out_values, out_indices):
 def unique(x_flat, consecutive=False):
     """(values, inverse, counts) as torch.unique(sorted=True, return_inverse=True, return_counts=True),
     or torch.unique_consecutive when `consecutive`: -0.0 == 0.0; every NaN is its own value."""
+    if on_device(x_flat):
+        return cuda_impl("sort").unique(x_flat, consecutive)
     x_flat = np.ascontiguousarray(x_flat).reshape(-1)
     xu, (md, top, absinf, allones) = _prep(x_flat)
     vals, inverse, counts = _unique_kernel(xu, md, top, absinf, allones, consecutive)
@@ -337,4 +354,6 @@ def unique(x_flat, consecutive=False):
 
 def unique_consecutive(x_flat):
     """torch.unique_consecutive: (values, inverse, counts) of runs of equal values (NaNs distinct)."""
+    if on_device(x_flat):
+        return cuda_impl("sort").unique_consecutive(x_flat)
     return unique(x_flat, True)
