@@ -89,9 +89,61 @@ def _shape(size):
     return shape
 
 
+# -- CUDA: values drawn on the device by kernels.cuda.random ----------------------------------------
+
+_DEV_FLOAT = (np.dtype(np.float32), np.dtype(np.float64))
+_DEV_OUT = _DEV_FLOAT + tuple(np.dtype(d) for d in (np.int64, np.int32, np.int16, np.int8, np.uint8, np.bool_))
+
+
+def _cuda_dev(device):
+    """The CUDA device a factory targets (validated), or None for the CPU."""
+    if device is None:
+        return None
+    from .creation import _dev
+    d = _dev(device)
+    return d if d.type == "cuda" else None
+
+
+def _seed_offset(generator):
+    """(seed, offset) of a stateless device fill: one draw from the generator, so successive calls
+    differ and ``manual_seed`` makes device streams repeatable."""
+    seed, off = _rng(generator).bit_generator.random_raw(2)
+    return int(seed), int(off)
+
+
+def _dev_fill(kind, shape, np_dt, dev, generator, *args):
+    """A new contiguous CUDA tensor filled by ``kernels.cuda.random.<kind>(buf, n, seed, offset, *args)``."""
+    from .kernels._device import cuda_impl
+    from .storage import empty_buffer
+    n = numel(shape)
+    buf = empty_buffer(n, np_dt, dev)
+    seed, off = _seed_offset(generator)
+    getattr(cuda_impl("random"), kind)(buf, n, seed, off, *args)
+    return Tensor._from_buffer(buf, shape, _dt.from_numpy_dtype(np_dt), dev)
+
+
+def _float_np(dt):
+    """Dtype the device kernels draw floats in for ``dt`` (float16 and integers go through a cast)."""
+    return dt.np if dt.np in _DEV_FLOAT else np.dtype(np.float32 if dt is _dt.float16 else np.float64)
+
+
+def _dev_result(t, dt, requires_grad):
+    from .creation import _finish
+    return _finish(t if t.dtype is dt else t.to(dt), requires_grad)
+
+
+def _dev_inplace(self, kind, np_dt, generator, *args):
+    """Fill ``self`` (a CUDA tensor of any layout) from a fresh device draw."""
+    from .ops import copy_
+    return copy_(self, _dev_fill(kind, self._shape, np_dt, self.device, generator, *args))
+
+
 def rand(*size, generator=None, dtype=None, device=None, requires_grad=False, out=None, **kw):
     shape = _shape(size)
     dt = _float_dtype(dtype, "check_uniform_bounds")
+    dev = _cuda_dev(device)
+    if dev is not None:
+        return _dev_result(_dev_fill("uniform_", shape, _float_np(dt), dev, generator, 0.0, 1.0), dt, requires_grad)
     vals = _rng(generator).random(numel(shape), dtype=np.float64 if dt is _dt.float64 else np.float32)
     return _make(vals, shape, dt, device, requires_grad)
 
@@ -99,6 +151,9 @@ def rand(*size, generator=None, dtype=None, device=None, requires_grad=False, ou
 def randn(*size, generator=None, dtype=None, device=None, requires_grad=False, out=None, **kw):
     shape = _shape(size)
     dt = _float_dtype(dtype, "normal_kernel_cpu")
+    dev = _cuda_dev(device)
+    if dev is not None:
+        return _dev_result(_dev_fill("normal_", shape, _float_np(dt), dev, generator, 0.0, 1.0), dt, requires_grad)
     vals = _rng(generator).standard_normal(numel(shape), dtype=np.float64 if dt is _dt.float64 else np.float32)
     return _make(vals, shape, dt, device, requires_grad)
 
@@ -113,6 +168,10 @@ def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=N
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
     shape = _shape((size,) if isinstance(size, int) else size)
     dt = _dt.int64 if dtype is None else _dt.to_dtype(dtype)
+    dev = _cuda_dev(device)
+    if dev is not None:
+        gen = dt.np if dt.np in _DEV_OUT else np.dtype(np.int64)
+        return _dev_result(_dev_fill("randint_", shape, gen, dev, generator, int(low), int(high)), dt, requires_grad)
     vals = _rng(generator).integers(low, high, numel(shape), dtype=np.int64)
     return _make(vals, shape, dt, device, requires_grad)
 
@@ -121,6 +180,10 @@ def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False,
     if n < 0:
         raise RuntimeError(f"n must be non-negative, got{n}")
     dt = _dt.int64 if dtype is None else _dt.to_dtype(dtype)
+    dev = _cuda_dev(device)
+    if dev is not None:
+        gen = dt.np if dt.np in _DEV_OUT and dt is not _dt.bool else np.dtype(np.int64)
+        return _dev_result(_dev_fill("randperm", (n,), gen, dev, generator), dt, requires_grad)
     return _make(_rng(generator).permutation(n), (n,), dt, device, requires_grad)
 
 
@@ -148,7 +211,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
         s = std if isinstance(std, Tensor) else None
         ref = m if m is not None else s
         z = randn(ref.shape if m is None or s is None else
-                  ops.broadcast_shapes(m.shape, s.shape), dtype=ref.dtype, generator=generator)
+                  ops.broadcast_shapes(m.shape, s.shape), dtype=ref.dtype, generator=generator, device=ref.device)
         return z * std + mean
     if size is None:
         raise TypeError("normal() missing required argument 'size'")
@@ -159,6 +222,15 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
 
 
 def bernoulli(input, p=None, *, generator=None, out=None):
+    if input.device.type == "cuda" and input.dtype.np in _DEV_OUT:
+        if p is None:
+            src = input.detach().contiguous()
+            prob = src._storage.data[src._offset:src._offset + src.numel()]
+        elif p < 0 or p > 1:
+            raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.")
+        else:
+            prob = float(p)
+        return _dev_fill("bernoulli_", input._shape, input.dtype.np, input.device, generator, prob)
     probs = input._host_values() if p is None else np.full(input.shape, p)
     if np.any((probs < 0) | (probs > 1)):
         raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.")
@@ -186,22 +258,39 @@ def _fill_from(self, vals):
 
 
 def uniform_(self, a=0.0, b=1.0, *, generator=None):
+    if self.device.type == "cuda":
+        return _dev_inplace(self, "uniform_", _float_np(self.dtype), generator, float(a), float(b))
     return _fill_from(self, _rng(generator).uniform(a, b, self.numel()))
 
 
 def normal_(self, mean=0.0, std=1.0, *, generator=None):
+    if self.device.type == "cuda":
+        return _dev_inplace(self, "normal_", _float_np(self.dtype), generator, float(mean), float(std))
     return _fill_from(self, _rng(generator).normal(mean, std, self.numel()))
 
 
 def random_(self, low=0, high=None, *, generator=None):
     if high is None:
         low, high = 0, low if low else (2 ** 24 if self.dtype.is_floating_point else 2 ** 31)
+    if self.device.type == "cuda":
+        gen = self.dtype.np if self.dtype.np in _DEV_OUT else np.dtype(np.int64)
+        return _dev_inplace(self, "randint_", gen, generator, int(low), int(high))
     return _fill_from(self, _rng(generator).integers(low, high, self.numel()))
 
 
 def bernoulli_(self, p=0.5, *, generator=None):
+    if self.device.type == "cuda":
+        gen = self.dtype.np if self.dtype.np in _DEV_OUT else np.dtype(np.float32)
+        if isinstance(p, Tensor):
+            pp = p.detach().to(self.device).expand(self._shape).contiguous()
+            if pp.dtype.np not in _DEV_OUT:
+                pp = pp.to(_dt.float32)
+            p = pp._storage.data[pp._offset:pp._offset + pp.numel()]
+        return _dev_inplace(self, "bernoulli_", gen, generator, p)
     return _fill_from(self, _rng(generator).random(self.numel()) < p)
 
 
 def exponential_(self, lambd=1.0, *, generator=None):
+    if self.device.type == "cuda":
+        return _dev_inplace(self, "exponential_", _float_np(self.dtype), generator, float(lambd))
     return _fill_from(self, _rng(generator).exponential(1.0 / lambd, self.numel()))

@@ -7,6 +7,7 @@ mapped back with ``!= 0`` (torch itself refuses bool matmul; the caller decides)
 import numpy as np
 from numba import njit, prange
 
+from ._device import on_device, cuda_impl
 from .index import _nchunks, _numel
 from . import index as _index
 
@@ -67,6 +68,8 @@ def _int_matmul(a, b, out):
 def matmul(a, b, out=None):
     """np.matmul semantics for contiguous arrays of one dtype (batch dims broadcast; 1-D operands
     are promoted and the added dim removed). Returns ``out`` (allocated when None)."""
+    if on_device(a) or on_device(b):
+        return cuda_impl("matmul").matmul(a, b, out)
     if a.dtype != b.dtype:
         raise TypeError("matmul: dtypes differ (%s, %s); promote first" % (a.dtype, b.dtype))
     if a.dtype in _BLAS:
@@ -96,6 +99,8 @@ def matmul(a, b, out=None):
 
 def dot(a, b):
     """1-D dot product; a 0-d array of the inputs' dtype (wrapping integer sum like torch)."""
+    if on_device(a) or on_device(b):
+        return cuda_impl("matmul").dot(a, b)
     if a.dtype in _BLAS:
         return np.asarray(np.dot(a, b), a.dtype)
     return np.asarray(matmul(a, b))
@@ -103,4 +108,6 @@ def dot(a, b):
 
 def outer(a, b):
     """Outer product of 1-D arrays, dtype kept (bool: logical and)."""
+    if on_device(a) or on_device(b):
+        return cuda_impl("matmul").outer(a, b)
     return np.multiply.outer(a, b)
