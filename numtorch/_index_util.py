@@ -16,6 +16,9 @@ from .autograd.inplace import rebase_history
 from .kernels import index as _ix
 from .kernels import index_extra as _ixx
 from .shape import broadcast_strides, contiguous_strides, numel
+from ._buffers import copy_flat, on
+from .device import CPU
+from .storage import empty_buffer
 from .tensor import Tensor
 
 _IDX = (_dt.int64, _dt.int32)
@@ -24,17 +27,22 @@ _CTYPE = {"uint8": "uint8_t", "int8": "int8_t", "int16": "int16_t", "int32": "in
 
 
 # ----------------------------------------------------------------------------- small helpers
-def _new(shape, dt, buf=None):
+def _new(shape, dt, buf=None, dev=CPU):
     shape = tuple(shape)
-    return Tensor._from_buffer(np.empty(numel(shape), dt.np) if buf is None else buf, shape, dt)
+    return Tensor._from_buffer(empty_buffer(numel(shape), dt.np, dev) if buf is None else buf, shape, dt, dev)
 
 
-def _zeros(shape, dt):
-    return _new(shape, dt, np.zeros(numel(shape), dt.np))
+def _zeros(shape, dt, dev=CPU):
+    if dev.type == "cpu":
+        return _new(shape, dt, np.zeros(numel(shape), dt.np))
+    from .creation import zeros
+    return zeros(shape, dtype=dt, device=dev)
 
 
 def _idx64(t):
     """Flat contiguous int64 copy-or-view of an index tensor's elements."""
+    if t._storage.device.type != "cpu":
+        return _contig_buf(t, np.int64)
     return np.ascontiguousarray(t._np(), dtype=np.int64).reshape(-1)
 
 
@@ -106,7 +114,7 @@ def _pad_to(g, shape):
     """Zero-pad a gradient to ``shape`` (src larger than index in scatter)."""
     if g._shape == tuple(shape):
         return g
-    z = _zeros(shape, g.dtype)
+    z = _zeros(shape, g.dtype, g.device)
     z[tuple(slice(0, n) for n in g._shape)] = g
     return z
 
@@ -132,13 +140,15 @@ def _done(res, inp, name, others, backward, save=(), ctx=None):
 
 
 # ----------------------------------------------------------------------------- advanced-index writes
-def _values_buf(values, rshape, np_dtype):
+def _values_buf(values, rshape, np_dtype, dev=CPU):
     """Values as a flat buffer: 1 element (broadcast) or the whole result, C order."""
     if not isinstance(values, Tensor):
-        return np.asarray(values).astype(np_dtype).reshape(1)
+        return on(np.asarray(values).astype(np_dtype).reshape(1), dev)
+    if values._storage.device != dev:
+        values = values.to(dev)             # a 0-d CPU value tensor written into a CUDA tensor
     if values.numel() == 1 or values._shape == rshape:
         return _contig_buf(values, np_dtype)
-    out = np.empty(numel(rshape), np_dtype)
+    out = empty_buffer(numel(rshape), np_dtype, dev)
     _ix.copy_strided(values._storage.data, values._offset, broadcast_strides(values._shape, values._stride, rshape),
                      out, 0, contiguous_strides(rshape), rshape)
     return out
@@ -147,7 +157,7 @@ def _values_buf(values, rshape, np_dtype):
 def _plan_put(t, plan, values, accumulate):
     """t[plan] (+)= values in place (no checks, no autograd, no version bump)."""
     work = _arith(t) if accumulate else t
-    vals = _values_buf(values, plan.result_shape(), work.dtype.np)
+    vals = _values_buf(values, plan.result_shape(), work.dtype.np, t.device)
     _ixx.adv_scatter(work._storage.data, *plan.blocks(work._stride, work._offset), vals, accumulate)
     if work is not t:
         _ops._copy_data(t, work)
@@ -169,7 +179,12 @@ def _as1d(t):
 
 
 def _idx_tensor(idx, shape):
-    return _new(shape, _dt.int64, np.array(idx, np.int64).reshape(-1))
+    if isinstance(idx, np.ndarray):
+        return _new(shape, _dt.int64, np.array(idx, np.int64).reshape(-1))
+    dev = Tensor._from_buffer(idx, (len(idx),), _dt.int64).device
+    copy = empty_buffer(len(idx), np.int64, dev)
+    copy_flat(idx, copy)                    # saved for backward: must not alias the caller's index
+    return _new(shape, _dt.int64, copy, dev)
 
 
 def _dsize(t, d):

@@ -6,10 +6,13 @@ import warnings
 import numpy as np
 
 from . import dtypes as _dt
-from .device import CPU, as_device
+from .device import CPU, as_device, device as _device
 from .shape import as_shape, check_size_nonneg, numel
 from .storage import Storage, empty_buffer
 from .tensor import Tensor
+
+
+_CUDA0 = _device("cuda", 0)
 
 
 def _dev(device):
@@ -19,6 +22,9 @@ def _dev(device):
     if d.type == "cuda":
         from . import cuda as _cuda
         _cuda._check_available()
+        _cuda._check_index(d)
+        if d.index is None:
+            d = _CUDA0
     return d
 
 
@@ -175,7 +181,16 @@ def _factory(size, dtype, device, requires_grad, fill):
     dev = _dev(device)
     buf = empty_buffer(numel(shape), dt.np, dev)
     if fill is not None:
-        buf[...] = fill if dev.type == "cpu" else buf.dtype.type(fill)
+        if dev.type == "cpu":
+            buf[...] = fill
+        elif len(buf):
+            from .kernels import elementwise as _ew
+            cnp = np.float32 if dt.np == np.float16 else dt.np
+            if cnp == dt.np:
+                _ew.unary("fill", buf, 0, (1,), buf, 0, (1,), (len(buf),), float(fill))
+            else:
+                from .kernels import index as _ix
+                _ix.copy_strided(np.array([fill], cnp), 0, (0,), buf, 0, (1,), (len(buf),))
     t = Tensor._make(Storage(buf, dev), shape, _contig(shape), 0, dt)
     return _finish(t, requires_grad)
 

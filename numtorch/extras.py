@@ -88,6 +88,7 @@ def searchsorted(sorted_sequence, values, *, out_int32=False, right=False, side=
     """Binary search per row (NumPy's searchsorted does the search; the results are plain indices)."""
     from .creation import tensor
     side = side or ("right" if right else "left")
+    sorted_sequence._cpu_only("searchsorted")
     seq = sorted_sequence._host_values()
     scalar = not isinstance(values, Tensor)
     vals = np.asarray(values) if scalar else values._host_values()
@@ -168,11 +169,13 @@ def signbit(input):
     if not input.dtype.is_floating_point:
         return input < 0
     from .creation import tensor
+    input._cpu_only("signbit")
     return tensor(np.signbit(input._host_values()))
 
 
 def histc(input, bins=100, min=0, max=0):
     from .creation import tensor
+    input._cpu_only("histc")
     v = input._host_values().astype(np.float64).ravel()
     lo, hi = float(min), float(max)
     if lo == hi and v.size:

@@ -9,6 +9,7 @@ from ._index_util import (_IDX, _apply, _arith, _as1d, _check_range, _contig_buf
                           _inplace, _need_tensor, _new, _number, _pad_to, _scalar, _zeros)
 from .autograd.graph import needs_grad, record
 from .kernels import index as _ix
+from .storage import empty_buffer
 from .masked import masked_fill
 from .shape import contiguous_strides, wrap_dim
 from .tensor import Tensor
@@ -19,7 +20,7 @@ __all__ = ["gather", "scatter", "scatter_add", "scatter_reduce"]
 # ----------------------------------------------------------------------------- gather
 def _bw_gather(node, g):
     d, index = node.ctx
-    return (scatter_add(_zeros(node._input_meta[0][0], g.dtype), d, index, g),)
+    return (scatter_add(_zeros(node._input_meta[0][0], g.dtype, g.device), d, index, g),)
 
 
 def gather(input, dim, index, *, sparse_grad=False, out=None):
@@ -37,7 +38,7 @@ def gather(input, dim, index, *, sparse_grad=False, out=None):
     idx = _idx64(index)
     _check_range(idx, _dsize(input, d), d)
     buf = _ix.gather(input._storage.data, input._offset, input._stride, idx, index._shape, d,
-                     np.empty(idx.size, input.dtype.np), _dsize(input, d))
+                     empty_buffer(idx.size, input.dtype.np, input.device), _dsize(input, d))
     res = _done(_new(index._shape, input.dtype, buf), input, "GatherBackward0", (), _bw_gather,
                 ctx=(d, _idx_tensor(idx, index._shape)))
     return _ops._to_out(res, out) if out is not None else res
@@ -178,10 +179,11 @@ def _scatter_reduce_into(t, d, idx, ishape, src, reduce, include_self):
         _scatter_into(t, d, idx, ishape, None, _identity(reduce, t.dtype), None)
     _scatter_into(t, d, idx, ishape, src, None, _REDUCE[reduce])
     if reduce == "mean":
-        cnt = np.full(t.numel(), int(include_self), np.int64)
-        _ix.scatter(cnt, 0, contiguous_strides(t._shape) or (1,), idx, ishape, d, 1, 0, (), reduce="add",
-                    dim_size=_dsize(t, d))
-        counts = _new(t._shape, _dt.int64, np.maximum(cnt, 1))
+        from .creation import full
+        cnt = full(t._shape, int(include_self), dtype=_dt.int64, device=t.device)
+        _ix.scatter(cnt._storage.data, 0, contiguous_strides(t._shape) or (1,), idx, ishape, d, 1, 0, (),
+                    reduce="add", dim_size=_dsize(t, d))
+        counts = cnt.clamp_min(1)
         from . import pointwise as _pw
         r = _pw.div(t, counts) if t.dtype.is_floating_point else _pw.floor_divide(t, counts.to(t.dtype))
         _ops._copy_data(t, r)
@@ -195,15 +197,15 @@ def _bw_scatter_reduce(node, g):
     if reduce == "sum":
         gs, gsrc = g, gather(g, d, index)
     elif reduce == "mean":
-        n = _zeros(g._shape, g.dtype) + int(include_self)
-        n = scatter_add(n, d, index, _zeros(index._shape, g.dtype) + 1)
+        n = _zeros(g._shape, g.dtype, g.device) + int(include_self)
+        n = scatter_add(n, d, index, _zeros(index._shape, g.dtype, g.device) + 1)
         n = masked_fill(n, n == 0, 1)
         gs, gsrc = g / n, gather(g, d, index) / gather(n, d, index)
     elif reduce == "prod":
         masked_x = masked_fill(x, x == 0, 1)
         gs = g * scatter_reduce(masked_x, d, index, src_c, reduce, include_self=include_self) / masked_x
         src_zero = src_c == 0
-        nz = gather(scatter_add(_zeros(x._shape, x.dtype), d, index, src_zero.to(x.dtype)), d, index)
+        nz = gather(scatter_add(_zeros(x._shape, x.dtype, x.device), d, index, src_zero.to(x.dtype)), d, index)
         single = src_zero & (nz == 1)
         masked_res = scatter_reduce(x, d, index, masked_fill(src_c, single, 1), reduce, include_self=include_self)
         gsrc = _pw.where(single, gather(g * masked_res, d, index),

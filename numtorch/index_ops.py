@@ -5,7 +5,9 @@ from . import dtypes as _dt
 from . import ops as _ops
 from ._index_util import (_IDX, _apply, _arith, _as1d, _check_range, _contig_buf, _done, _dsize, _idx64,
                           _idx_tensor, _need_tensor, _new, _number, _plan_put, _scalar, _zeros)
+from ._buffers import host_ints, on
 from .kernels import index as _ix
+from .storage import empty_buffer
 from .kernels import index_extra as _ixx
 from .shape import numel, wrap_dim
 from .tensor import Tensor
@@ -16,7 +18,7 @@ __all__ = ["index_select", "index_add", "index_copy", "index_fill", "take", "put
 # ----------------------------------------------------------------------------- index_select
 def _bw_index_select(node, g):
     d, index = node.ctx
-    return (index_add(_zeros(node._input_meta[0][0], g.dtype), d, index, g),)
+    return (index_add(_zeros(node._input_meta[0][0], g.dtype, g.device), d, index, g),)
 
 
 def index_select(input, dim, index, *, out=None):
@@ -34,7 +36,7 @@ def index_select(input, dim, index, *, out=None):
     x = _as1d(input)
     shape = x._shape[:d] + (idx.size,) + x._shape[d + 1:]
     buf = _ix.index_select(x._storage.data, x._offset, x._stride, x._shape, d, idx,
-                           np.empty(numel(shape), x.dtype.np))
+                           empty_buffer(numel(shape), x.dtype.np, x.device))
     res = _done(_new(shape if input.ndim else (), input.dtype, buf), input, "IndexSelectBackward0", (),
                 _bw_index_select, ctx=(d, _idx_tensor(idx, idx.shape)))
     return _ops._to_out(res, out) if out is not None else res
@@ -147,8 +149,7 @@ def _bw_index_fill(node, g):
     gs = index_fill(g, d, index, 0) if node.needs[0] else None
     if not is_tensor:
         return (gs,)
-    uniq = np.unique(index._np())
-    uniq = _idx_tensor(uniq, uniq.shape)
+    uniq = index.detach().reshape(-1).to(_dt.int64).unique()
     return gs, (index_select(g, d, uniq).sum() if node.needs[1] else None)
 
 
@@ -203,7 +204,7 @@ def _flat_index(x, index, fn):
 
 
 def _bw_take(node, g):
-    return (put(_zeros(node._input_meta[0][0], g.dtype), node.ctx, g, accumulate=True),)
+    return (put(_zeros(node._input_meta[0][0], g.dtype, g.device), node.ctx, g, accumulate=True),)
 
 
 def take(input, index):
@@ -215,7 +216,7 @@ def take(input, index):
 
 def _bw_put(node, g):
     index, accumulate, src_shape = node.ctx
-    gs = (g if accumulate else put(g, index, _zeros(src_shape, g.dtype))) if node.needs[0] else None
+    gs = (g if accumulate else put(g, index, _zeros(src_shape, g.dtype, g.device))) if node.needs[0] else None
     return gs, (take(g, index).reshape(src_shape) if node.needs[1] else None)
 
 
@@ -233,14 +234,16 @@ def _put(x, index, source, accumulate, inplace):
 
     def kernel(t):
         work = _arith(t) if accumulate else t
-        flat = _ix.wrap_negative(idx, max(t.numel(), 1))
+        flat = _ix.wrap_negative(host_ints(idx), max(t.numel(), 1))     # offsets are planned on the host
         if work.is_contiguous():
             offs = flat + work._offset
         else:
             coords = np.unravel_index(flat, work._shape)
             offs = sum(c * s for c, s in zip(coords, work._stride)) + work._offset
-        _ixx.adv_scatter(work._storage.data, np.zeros(1, np.int64), np.ascontiguousarray(offs, np.int64),
-                         (1, 1, np.empty(0, np.int64)), _contig_buf(source, work.dtype.np), accumulate)
+        dev = work.device
+        _ixx.adv_scatter(work._storage.data, on(np.zeros(1, np.int64), dev),
+                         on(np.ascontiguousarray(offs, np.int64), dev), (1, 1, np.empty(0, np.int64)),
+                         _contig_buf(source, work.dtype.np), accumulate)
         if work is not t:
             _ops._copy_data(t, work)
     return _apply(x, inplace, kernel, "PutBackward0", (source,), _bw_put,

@@ -20,7 +20,9 @@ from . import views as _views
 from .autograd.graph import needs_grad, record
 from .autograd.grad_mode import is_grad_enabled
 from .autograd.inplace import rebase_history  # noqa: F401 (re-exported)
+from ._buffers import on
 from .kernels import index as _ix
+from .storage import empty_buffer
 from .kernels import index_extra as _ixx
 from .shape import broadcast_shapes, broadcast_strides, contiguous_strides, numel, wrap_dim  # noqa: F401
 from .tensor import Tensor
@@ -71,7 +73,7 @@ def _seq_array(o):
 def _index_array(o):
     """('int' | 'mask' | 'bad', array) for a tensor, ndarray or sequence index."""
     if isinstance(o, Tensor):
-        dt, a = o.dtype, o._np()
+        dt, a = o.dtype, o._np() if o._storage.device.type == "cpu" else o.cpu()._np()   # planned on the host
         if dt is _dt.uint8:
             warnings.warn("indexing with dtype torch.uint8 is now deprecated, please use a dtype torch.bool "
                           "instead.", UserWarning, stacklevel=3)
@@ -178,13 +180,13 @@ def _basic(x, index):
 
 def _plan_get(v, plan):
     rshape = plan.result_shape()
-    out = np.empty(numel(rshape), v.dtype.np)
+    out = empty_buffer(numel(rshape), v.dtype.np, v.device)
     _ixx.adv_gather(v._storage.data, *plan.blocks(v._stride, v._offset), out)
     return _new(rshape, v.dtype, out)
 
 
 def _bw_index(node, g):
-    z = _zeros(node._input_meta[0][0], g.dtype)
+    z = _zeros(node._input_meta[0][0], g.dtype, g.device)
     return (_put_out(z, node.ctx, g, True),)
 
 
@@ -211,7 +213,7 @@ def _put_out(z, plan, values, accumulate):
 # ----------------------------------------------------------------------------- __getitem__
 def _bw_mask_index(node, g):
     mask = node.ctx
-    return (masked_scatter(_zeros(mask._shape, g.dtype), mask, g),)
+    return (masked_scatter(_zeros(mask._shape, g.dtype, g.device), mask, g),)
 
 
 def __getitem__(self, index):
@@ -229,8 +231,8 @@ def __getitem__(self, index):
     if len(adv) == 1 and adv[0][0] == 0 and adv[0][1] == "mask" and adv[0][2].shape == v._shape \
             and v.is_contiguous() and v.ndim:
         mask = np.ascontiguousarray(adv[0][2]).reshape(-1)
-        out = _ixx.mask_select(_contig_buf(v), mask)
-        saved = _new(v._shape, _dt.bool, mask.copy()) if needs_grad(v) else None
+        out = _ixx.mask_select(_contig_buf(v), on(mask, v.device))
+        saved = _new(v._shape, _dt.bool, on(mask.copy(), v.device)) if needs_grad(v) else None
         return _done(_new(out.shape, v.dtype, out), v, "IndexBackward0", (), _bw_mask_index, ctx=saved)
     return _get(v, _ixx.AdvPlan(v._shape, adv))
 
@@ -245,7 +247,8 @@ def _value_tensor(value, self):
     elif not isinstance(value, (float, complex)):
         raise TypeError(f"can't assign a {_tpname(value)} to a torch.{self.dtype.legacy}")
     with np.errstate(all="ignore"):
-        return _new((), self.dtype, np.asarray(_scalar(value, self.dtype)).astype(self.dtype.np).reshape(1))
+        return _new((), self.dtype, on(np.asarray(_scalar(value, self.dtype)).astype(self.dtype.np).reshape(1),
+                                       self.device))
 
 
 def _copy_to(dst, src):

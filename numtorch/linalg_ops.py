@@ -41,14 +41,16 @@ def _arr(t):
     if cnp == t.dtype.np and _blasable(t._shape, t._stride):
         if t.is_contiguous():
             return t._storage.data[t._offset:t._offset + numel(t._shape)].reshape(t._shape)
-        return t._np()
+        if t._storage.device.type == "cpu":
+            return t._np()
     return _ops._cast_contiguous(t, cnp).reshape(t._shape)
 
 
 def _product(a, b, shape):
     """a @ b (NumPy matmul rules) into a new contiguous tensor of a's dtype."""
     dt = a.dtype
-    r = np.ascontiguousarray(_km.matmul(_arr(a), _arr(b))).reshape(-1)
+    r = _km.matmul(_arr(a), _arr(b))
+    r = np.ascontiguousarray(r).reshape(-1) if isinstance(r, np.ndarray) else r.reshape(r.size)
     if r.dtype == dt.np:
         return Tensor._from_buffer(r, shape, dt, a.device)
     res = _ops._new_out(tuple(shape), dt, a.device)

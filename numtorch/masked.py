@@ -5,6 +5,7 @@ from . import dtypes as _dt
 from . import ops as _ops
 from ._index_util import _contig_buf, _done, _inplace, _need_tensor, _new, _number, _pad_to, _scalar, _zeros
 from .kernels import index as _ix
+from .storage import empty_buffer
 from .kernels import index_extra as _ixx
 from .shape import broadcast_shapes, broadcast_strides, contiguous_strides, numel
 from .tensor import Tensor
@@ -51,7 +52,7 @@ def _masked_fill(x, mask, value, inplace):
         _inplace_shape(x, mask)
         t = x
     else:
-        t = _new(broadcast_shapes(x._shape, mask._shape), x.dtype)
+        t = _new(broadcast_shapes(x._shape, mask._shape), x.dtype, dev=x.device)
         _ops._copy_data(t, x)
     mst = broadcast_strides(mask._shape, mask._stride, t._shape)
     _ix.masked_fill(t._storage.data, t._offset, t._stride, t._shape, mask._storage.data, mask._offset, mst, v)
@@ -70,11 +71,11 @@ def masked_fill_(self, mask, value):
     return _masked_fill(self, mask, value, True)
 
 
-def _bcast_buf(t, shape, np_dtype=None):
-    """t broadcast to ``shape`` as a flat contiguous buffer."""
-    if t._shape == tuple(shape):
+def _bcast_buf(t, shape, np_dtype=None, fresh=False):
+    """t broadcast to ``shape`` as a flat contiguous buffer (``fresh``: never a view of t)."""
+    if t._shape == tuple(shape) and not fresh:
         return _contig_buf(t, np_dtype)
-    out = np.empty(numel(shape), t.dtype.np if np_dtype is None else np_dtype)
+    out = empty_buffer(numel(shape), t.dtype.np if np_dtype is None else np_dtype, t.device)
     _ix.copy_strided(t._storage.data, t._offset, broadcast_strides(t._shape, t._stride, shape), out, 0,
                      contiguous_strides(shape), shape)
     return out
@@ -82,7 +83,7 @@ def _bcast_buf(t, shape, np_dtype=None):
 
 def _bw_masked_select(node, g):
     (mask,) = node.saved_tensors
-    return (masked_scatter(_zeros(node.ctx, g.dtype), mask, g),)
+    return (masked_scatter(_zeros(node.ctx, g.dtype, g.device), mask, g),)
 
 
 def masked_select(input, mask, *, out=None):
@@ -119,9 +120,7 @@ def _masked_scatter(x, mask, source, inplace):
     if inplace and x.is_contiguous():
         buf = x._storage.data[x._offset:x._offset + x.numel()]      # written in place
     else:
-        buf = _bcast_buf(x, shape)
-        if buf.base is not None:                                    # a view of x's storage: work on a copy
-            buf = buf.copy()
+        buf = _bcast_buf(x, shape, fresh=True)
     _ix.masked_scatter(buf, _bcast_buf(mask, shape), _contig_buf(source))
     if inplace:
         if not x.is_contiguous():
@@ -145,10 +144,10 @@ def nonzero(input, *, out=None, as_tuple=False):
     coords = _ix.nonzero(input._storage.data, input._offset, input._stride, input._shape)
     if as_tuple:
         if not input.ndim:
-            return (_new((coords.shape[0],), _dt.int64, np.zeros(coords.shape[0], np.int64)),)
-        return tuple(_new((coords.shape[0],), _dt.int64, np.ascontiguousarray(coords[:, j]))
-                     for j in range(coords.shape[1]))
-    res = _new(coords.shape, _dt.int64, coords.reshape(-1))
+            return (_zeros((coords.shape[0],), _dt.int64, input.device),)
+        res = _new(coords.shape, _dt.int64, coords.reshape(coords.size), input.device)
+        return tuple(_ops.clone(res[:, j]) for j in range(coords.shape[1]))
+    res = _new(coords.shape, _dt.int64, coords.reshape(coords.size), input.device)
     return _ops._to_out(res, out) if out is not None else res
 
 

@@ -11,7 +11,7 @@ from .kernels import index as _ix
 from .optable import (ALIASES, ALWAYS_BOOL, DEFAULT, INT_ONLY, INT_TO_FLOAT, KEEP_INT, NO_BOOL, OPS, REJECT,
                       SPECIAL)
 from .shape import broadcast_shapes, broadcast_strides, contiguous_strides, numel
-from .storage import Storage
+from .storage import Storage, empty_buffer
 from .tensor import Tensor
 
 _SCALARS = (numbers.Number, np.generic)
@@ -22,16 +22,25 @@ def _is_scalar(x):
 
 
 def _check_device(*ts):
+    """The common device; 0-d CPU tensors act as scalars beside CUDA tensors, as in PyTorch."""
     dev = None
+    cpu_0d = True           # every CPU tensor seen so far is 0-d
     for t in ts:
         if isinstance(t, Tensor):
             d = t._storage.device
             if dev is None:
                 dev = d
             elif d != dev:
+                if d.type == "cpu" and not t._shape:
+                    continue
+                if dev.type == "cpu" and cpu_0d:
+                    dev = d
+                    continue
                 a, b = (dev, d) if dev.type == "cuda" else (d, dev)
                 raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two "
                                    f"devices, {a} and {b}!")
+            if t._shape and d.type == "cpu":
+                cpu_0d = False
     return dev
 
 
@@ -122,20 +131,22 @@ def _operand(x, cnp):
 
 
 def _cast_contiguous(x, cnp):
-    out = np.empty(x.numel(), dtype=cnp)
+    out = empty_buffer(x.numel(), cnp, x._storage.device)
     _ix.copy_strided(x._storage.data, x._offset, x._stride, out, 0, contiguous_strides(x._shape), x._shape)
     return out
 
 
 def _new_out(shape, dt, dev):
-    return Tensor._from_buffer(np.empty(numel(shape), dtype=dt.np), shape, dt, dev)
+    return Tensor._from_buffer(empty_buffer(numel(shape), dt.np, dev), shape, dt, dev)
 
 
 def _run(op, operands, shape, cnp, out_dt, dev, params, into=None):
     """Run the kernel over broadcast operands into ``into`` (same shape) or a fresh contiguous tensor."""
     cstr = contiguous_strides(shape)
+    if dev.type != "cpu":
+        operands = _host_scalars(operands, dev)
     if into is None:
-        buf = np.empty(numel(shape), dtype=out_dt.np)
+        buf = empty_buffer(numel(shape), out_dt.np, dev)
         res = Tensor._make(Storage(buf, dev), shape, cstr, 0, out_dt)
     else:
         res = into
@@ -143,7 +154,7 @@ def _run(op, operands, shape, cnp, out_dt, dev, params, into=None):
     if buf.dtype == cnp or out_dt is _dt.bool:
         tmp, ooff, ostr = buf, res._offset, res._stride
     else:
-        tmp, ooff, ostr = np.empty(numel(shape), dtype=cnp), 0, cstr
+        tmp, ooff, ostr = empty_buffer(numel(shape), cnp, dev), 0, cstr
     args = []
     for o in operands:
         b, off, st, shp = _operand(o, cnp)
@@ -163,6 +174,11 @@ def _run(op, operands, shape, cnp, out_dt, dev, params, into=None):
     if tmp is not buf:
         _ix.copy_strided(tmp, 0, ostr, buf, res._offset, res._stride, shape)
     return res
+
+
+def _host_scalars(operands, dev):
+    """0-d CPU tensors in a CUDA op act as Python scalars (PyTorch allows exactly those)."""
+    return tuple(o.item() if isinstance(o, Tensor) and o._storage.device != dev else o for o in operands)
 
 
 def _lookup(name):

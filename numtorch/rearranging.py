@@ -14,6 +14,7 @@ from . import dtypes as _dt
 from . import ops as _ops
 from . import views as _views
 from .autograd.graph import needs_grad, record
+from ._buffers import on
 from .kernels import index as _ix
 from .shape import as_shape, check_size_nonneg, contiguous_strides, numel, wrap_dim, wrap_dims
 from .tensor import Tensor
@@ -209,6 +210,7 @@ def _index_select(x, d, idx):
     """x.index_select(d, idx) for a validated int64 NumPy index (IndexSelectBackward0)."""
     shape = list(x._shape)
     shape[d] = idx.size
+    idx = on(idx, x.device)
     res = _empty(shape, x.dtype, x.device)
     _ix.index_select(x._storage.data, x._offset, x._stride, x._shape, d, idx, res._storage.data)
     if needs_grad(x):
@@ -219,7 +221,7 @@ def _index_select(x, d, idx):
 def _index_add(g, d, idx, shape):
     """zeros(shape).index_add_(d, idx, g): the gradient of _index_select (differentiable)."""
     cnp = g.dtype.compute
-    z = np.zeros(numel(shape), cnp)
+    z = _zeros((numel(shape),), _dt.from_numpy_dtype(np.dtype(cnp)), g.device)._storage.data
     _ix.index_add(z, 0, contiguous_strides(tuple(shape)), shape, d, idx, _ops._cast_contiguous(g, cnp))
     res = Tensor._from_buffer(z, shape, g.dtype, g.device) if cnp == g.dtype.np else \
         Tensor._from_buffer(z, shape, _dt.float32, g.device).to(g.dtype)
@@ -233,7 +235,7 @@ def _repeats_array(repeats, n):
         raise NotImplementedError(f"\"repeat_interleave_cpu\" not implemented for '{repeats.dtype.short}'")
     if repeats.ndim > 1:
         raise RuntimeError("repeats must be 0-dim or 1-dim tensor")
-    r = np.array(repeats._host_values(), dtype=np.int64).reshape(-1)
+    r = np.array(repeats._host_values(), dtype=np.int64).reshape(-1)      # sizes the output: a host sync
     if r.size == 1 and n is not None:
         r = np.repeat(r, n)
     if n is not None and r.size != n:
@@ -249,7 +251,8 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
     if repeats is None:         # torch.repeat_interleave(repeats): the index vector
         r = _repeats_array(input, None)
         idx = np.repeat(np.arange(r.size, dtype=np.int64), r)
-        return Tensor._from_buffer(idx.astype(input.dtype.np), (idx.size,), input.dtype, input.device)
+        return Tensor._from_buffer(on(idx.astype(input.dtype.np), input.device), (idx.size,), input.dtype,
+                                   input.device)
     x, d = (input.flatten(), 0) if dim is None else (input, wrap_dim(dim, input.ndim))
     if x.ndim == 0:
         x = x.reshape(1)

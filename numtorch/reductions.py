@@ -6,7 +6,9 @@ import numpy as np
 
 from . import dtypes as _dt
 from .autograd.graph import needs_grad, record
+from ._buffers import copy_flat
 from .kernels import reduction as _kr
+from .storage import empty_buffer
 from .ops import _cast_contiguous
 from .return_types import aminmax as _RT_aminmax, max as _RT_max, min as _RT_min
 from .shape import numel, wrap_dim, wrap_dims
@@ -63,7 +65,7 @@ def _expand_back(g, shape, dims, keepdim):
 
 
 def _new(shape, dt, dev):
-    return Tensor._from_buffer(np.empty(numel(shape), dtype=dt.np), shape, dt, dev)
+    return Tensor._from_buffer(empty_buffer(numel(shape), dt.np, dev), shape, dt, dev)
 
 
 def _reduce(op, x, dim, keepdim, dtype, out_dt=None, **kw):
@@ -78,10 +80,10 @@ def _reduce(op, x, dim, keepdim, dtype, out_dt=None, **kw):
     res = _new(shape, odt, x.device)
     o = res._storage.data
     tmp = o if o.dtype == (odt.compute if op not in ("all", "any", "count_nonzero") else o.dtype) else \
-        np.empty(o.shape[0], dtype=odt.compute)
+        empty_buffer(o.shape[0], odt.compute, x.device)
     _kr.reduce(_KERNEL_OP.get(op, op), buf, outer, n, inner, tmp, **kw)
     if tmp is not o:
-        o[...] = tmp
+        copy_flat(tmp, o)
     return res, dims
 
 
@@ -186,10 +188,11 @@ def _arg(op, x, dim, keepdim, want_values=True):
     idx = _new(shape, _dt.int64, x.device)
     vb = None
     if want_values:
-        vb = vals._storage.data if x.dtype.np == x.dtype.compute else np.empty(idx.numel(), x.dtype.compute)
+        vb = vals._storage.data if x.dtype.np == x.dtype.compute else empty_buffer(idx.numel(), x.dtype.compute,
+                                                                                x.device)
     _kr.arg_reduce(op if op in ("max", "min") else op[3:], buf, outer, n, inner, vb, idx._storage.data)
     if want_values and vb is not vals._storage.data:
-        vals._storage.data[...] = vb
+        copy_flat(vb, vals._storage.data)
     return vals, idx, d
 
 

@@ -3,7 +3,9 @@ import numpy as np
 
 from . import dtypes as _dt
 from .autograd.graph import needs_grad, record
+from ._buffers import copy_flat
 from .kernels import reduction as _kr
+from .storage import empty_buffer
 from .reductions import _acc_dtype, _block, _new, _out
 from .return_types import cummax as _RT_cummax, cummin as _RT_cummin
 from .shape import wrap_dim
@@ -23,10 +25,10 @@ def _softmax(x, dim, log, dtype):
     d, buf, outer, n, inner = _along(x, dim, x.dtype.compute)
     res = _new(x._shape, x.dtype, x.device)
     o = res._storage.data
-    tmp = o if o.dtype == x.dtype.compute else np.empty(o.shape[0], x.dtype.compute)
+    tmp = o if o.dtype == x.dtype.compute else empty_buffer(o.shape[0], x.dtype.compute, x.device)
     _kr.softmax(buf, outer, n, inner, tmp, log=log)
     if tmp is not o:
-        o[...] = tmp
+        copy_flat(tmp, o)
     if needs_grad(x):
         def bw(node, g):
             (y,) = node.saved_tensors
@@ -56,11 +58,11 @@ def _scan(op, x, dim, dtype, with_idx=False):
     d, buf, outer, n, inner = _along(x, dim, acc.compute)
     res = _new(x._shape, acc, x.device)
     o = res._storage.data
-    tmp = o if o.dtype == acc.compute else np.empty(o.shape[0], acc.compute)
+    tmp = o if o.dtype == acc.compute else empty_buffer(o.shape[0], acc.compute, x.device)
     idx = _new(x._shape, _dt.int64, x.device) if with_idx else None
     _kr.scan(op, buf, outer, n, inner, tmp, idx._storage.data if with_idx else None)
     if tmp is not o:
-        o[...] = tmp
+        copy_flat(tmp, o)
     return d, res, idx
 
 

@@ -6,7 +6,9 @@ import numpy as np
 
 from . import dtypes as _dt
 from .autograd.graph import needs_grad, record
+from ._buffers import cast_flat
 from .kernels import sort as _ks
+from .storage import empty_buffer
 from .ops import _cast_contiguous
 from .return_types import kthvalue as _RT_kth, median as _RT_median, mode as _RT_mode, \
     nanmedian as _RT_nanmedian, sort as _RT_sort, topk as _RT_topk
@@ -32,15 +34,14 @@ def _rows(x, dim):
 def _outputs(x, moved_shape, d, k, values=True):
     shape = moved_shape[:-1] + (k,)
     cnp = x.dtype.compute
-    vals = np.empty(numel(shape), dtype=cnp) if values else None
-    idx = np.empty(numel(shape), dtype=np.int64)
+    vals = empty_buffer(numel(shape), cnp, x.device) if values else None
+    idx = empty_buffer(numel(shape), np.int64, x.device)
     return shape, vals, idx
 
 
 def _back(x, buf, shape, d, dtype):
     """A tensor from a moved-layout buffer, viewed back so ``d`` is where it was."""
-    if buf.dtype != dtype.np:
-        buf = buf.astype(dtype.np)
+    buf = cast_flat(buf, dtype.np, x.device)
     t = Tensor._from_buffer(buf, shape, dtype, x.device)
     if x.ndim == 0:
         return t.reshape(())
@@ -158,17 +159,19 @@ def _unique_impl(input, consecutive, sorted, return_inverse, return_counts, dim)
         return _unique_dim(input, dim, return_inverse, return_counts)
     buf = _cast_contiguous(input, input.dtype.compute)
     vals, inverse, counts = (_ks.unique_consecutive if consecutive else _ks.unique)(buf)
-    out = [Tensor._from_buffer(np.ascontiguousarray(vals, dtype=input.dtype.np), (len(vals),), input.dtype)]
+    dev = input.device
+    out = [Tensor._from_buffer(cast_flat(vals, input.dtype.np, dev), (len(vals),), input.dtype, dev)]
     if return_inverse:
-        out.append(Tensor._from_buffer(np.ascontiguousarray(inverse, dtype=np.int64), input._shape, _dt.int64))
+        out.append(Tensor._from_buffer(cast_flat(inverse, np.int64, dev), input._shape, _dt.int64, dev))
     if return_counts:
-        out.append(Tensor._from_buffer(np.ascontiguousarray(counts, dtype=np.int64), (len(counts),), _dt.int64))
+        out.append(Tensor._from_buffer(cast_flat(counts, np.int64, dev), (len(counts),), _dt.int64, dev))
     return out[0] if len(out) == 1 else tuple(out)
 
 
 def _unique_dim(input, dim, return_inverse, return_counts):
     # Unique slices along a dim: rare and small in practice, so NumPy does the bookkeeping.
     d = wrap_dim(dim, input.ndim)
+    input._cpu_only("unique(dim=...)")
     a = np.moveaxis(input._host_values(), d, 0)
     vals, inv, cnt = np.unique(a.reshape(a.shape[0], -1), axis=0, return_inverse=True, return_counts=True)
     vals = np.moveaxis(vals.reshape((-1,) + a.shape[1:]), 0, d)

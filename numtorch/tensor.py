@@ -57,7 +57,11 @@ class Tensor:
 
     @classmethod
     def _from_buffer(cls, buf, shape, dtype, device=CPU):
-        """A fresh contiguous tensor owning ``buf`` (a flat array of ``dtype``)."""
+        """A fresh contiguous tensor owning ``buf`` (a flat array of ``dtype``); a device buffer puts
+        it on the GPU whatever ``device`` says."""
+        if buf.__class__ is not np.ndarray and device.type == "cpu":
+            from .device import device as _device
+            device = _device("cuda", 0)
         return cls._make(Storage(buf, device), tuple(shape), contiguous_strides(shape), 0, dtype)
 
     def _view_of(self, shape, stride, offset):
@@ -263,8 +267,17 @@ class Tensor:
     def _np(self):
         """A zero-copy NumPy view of the elements (CPU storage only; float16 stays float16)."""
         buf = self._storage.data
+        if buf.__class__ is not np.ndarray:
+            raise RuntimeError(f"numtorch: this operation is not implemented for {self.device} tensors yet "
+                               "(no silent copy to the host: call .cpu() first)")
         it = buf.itemsize
         return np.ndarray(self._shape, buf.dtype, buf, self._offset * it, tuple(s * it for s in self._stride))
+
+    def _cpu_only(self, what):
+        """Refuse ``what`` on a CUDA tensor rather than computing it on a silent host copy."""
+        if self._storage.device.type != "cpu":
+            raise RuntimeError(f"numtorch: {what} is not implemented for {self.device} tensors yet; move the "
+                               "tensor with .cpu() first")
 
     def _host_values(self):
         if self._storage.device.type != "cpu":
