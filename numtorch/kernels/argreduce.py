@@ -8,6 +8,7 @@ block. Columns keep a running (value, index) row updated with selects, four rows
 import numpy as np
 from numba import njit, prange
 
+from numtorch.kernels._device import cuda_impl, on_device
 from numtorch.kernels.reduction import (_J, _NG, _bounds, _check, _col_bounds, _flat, _plan,
                                         _use_par)
 
@@ -199,6 +200,8 @@ def arg_reduce(op, x, outer, n, inner, out_values, out_indices):
     out_indices: contiguous int64 buffer of outer*inner; out_values: buffer of as many elements (x's
     dtype, else cast into) or None. Raises RuntimeError for n == 0 (see needs_nonempty).
     """
+    if on_device(x):
+        return cuda_impl("reduction").arg_reduce(op, x, outer, n, inner, out_values, out_indices)
     if op not in ('max', 'min', 'argmax', 'argmin'):
         raise ValueError(f"unknown arg reduction {op!r}")
     _check(x, outer, n, inner, out_values, 'out_values')

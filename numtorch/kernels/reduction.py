@@ -15,6 +15,7 @@ import numpy as np
 from numba import njit, prange
 
 from . import parallel_ok
+from ._device import cuda_impl, on_device
 from .vmath import vexp
 
 PARALLEL = True        # set False where the threading layer is unsafe for the caller
@@ -400,6 +401,8 @@ def reduce(op, x, outer, n, inner, out, correction=1, p=2.0):
     accumulate in float64 (float inputs) or int64 (int/bool inputs, wrapping); float-only ops
     (var, std, norm, logsumexp, nanmean) compute int inputs in float64. max/min of an empty dim raise.
     """
+    if on_device(x):
+        return cuda_impl("reduction").reduce(op, x, outer, n, inner, out, correction, p)
     if op not in _OPS:
         raise ValueError(f"unknown reduction {op!r}")
     _check(x, outer, n, inner, out)

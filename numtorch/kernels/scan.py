@@ -10,6 +10,7 @@ import numpy as np
 from numba import njit, prange
 
 from numtorch.kernels import reduction as _red
+from numtorch.kernels._device import cuda_impl, on_device
 from numtorch.kernels.reduction import vexp
 
 _BL = 1024  # column block width
@@ -294,6 +295,8 @@ def scan(op, x, outer, n, inner, out, out_indices=None):
     op: cumsum, cumprod, logcumsumexp (values into out, cast to its dtype) or cummax, cummin (out of
     x's dtype plus an int64 out_indices; ties take the later index, NaN sticks, as in torch).
     """
+    if on_device(x):
+        return cuda_impl("reduction").scan(op, x, outer, n, inner, out, out_indices)
     if op not in _SCANS:
         raise ValueError(f"unknown scan {op!r}")
     code = _SCANS[op]
@@ -335,6 +338,8 @@ def _sm_check(x, outer, n, inner, out):
 
 def softmax(x, outer, n, inner, out, log=False):
     """Numerically stable softmax (or log_softmax) along the middle axis; returns out."""
+    if on_device(x):
+        return cuda_impl("reduction").softmax(x, outer, n, inner, out, log)
     total = _sm_check(x, outer, n, inner, out)
     if total:
         ntask, nblk = _tasks(outer, inner)
@@ -348,6 +353,8 @@ def softmax_backward(g, y, outer, n, inner, out, log=False):
 
     With log=True it is log_softmax's: g - exp(y) * sum(g).
     """
+    if on_device(g):
+        return cuda_impl("reduction").softmax_backward(g, y, outer, n, inner, out, log)
     total = _sm_check(g, outer, n, inner, out)
     _sm_check(y, outer, n, inner, out)
     if total:
@@ -359,4 +366,6 @@ def softmax_backward(g, y, outer, n, inner, out, log=False):
 
 def log_softmax_backward(g, y, outer, n, inner, out):
     """Gradient of log_softmax: g - exp(y) * sum(g)."""
+    if on_device(g):
+        return cuda_impl("reduction").log_softmax_backward(g, y, outer, n, inner, out)
     return softmax_backward(g, y, outer, n, inner, out, log=True)
