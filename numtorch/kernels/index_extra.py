@@ -11,6 +11,7 @@ import numpy as np
 from numba import njit, prange
 
 from . import parallel_ok
+from ._device import cuda_impl, on_device
 from . import index as _index
 from .index import _bits, _nchunks
 
@@ -95,6 +96,8 @@ def _ag_par(x, poffs, boffs, qoffs, nq, qs, out, nch):
 
 def adv_gather(buf, poffs, boffs, post, out):
     """out (flat, contiguous P*B*Q) = buf[poffs[p] + boffs[b] + Q(q)]; post = (nq, qs, qoffs)."""
+    if on_device(buf):
+        return cuda_impl("index_extra").adv_gather(buf, poffs, boffs, post, out)
     nq, qs, qoffs = post
     rows = poffs.size * boffs.size
     if rows == 0 or nq == 0:
@@ -158,6 +161,8 @@ def adv_scatter(buf, poffs, boffs, post, vals, accumulate=False):
 
     bool buffers accumulate as logical or; float16 must be handled by the caller (cast to float32).
     """
+    if on_device(buf):
+        return cuda_impl("index_extra").adv_scatter(buf, poffs, boffs, post, vals, accumulate)
     nq, qs, qoffs = post
     n = poffs.size * boffs.size * nq
     if n == 0:
@@ -257,12 +262,16 @@ def _compact(x, mask, out_dtype, pos):
 
 def mask_select(x, mask):
     """x[mask] for flat contiguous, same-size buffers (mask bool) -> new 1-D array."""
+    if on_device(x):
+        return cuda_impl("index_extra").mask_select(x, mask)
     out = _compact(_bits(x), mask, _bits(x[:0]).dtype, False)
     return out.view(x.dtype)
 
 
 def mask_positions(mask):
     """Flat int64 positions of the True elements of a flat contiguous bool buffer."""
+    if on_device(mask):
+        return cuda_impl("index_extra").mask_positions(mask)
     return _compact(np.empty(0, np.int64), mask, np.int64, True)
 
 
@@ -310,6 +319,11 @@ class AdvPlan:
     index dims, P/Q are the dims before/after them; otherwise P is empty and B comes first.
     """
     __slots__ = ("shape", "dims", "groups", "bshape", "pre", "post")
+
+    def __new__(cls, shape, adv):
+        if any(on_device(a) for _, _, a in adv):   # device index buffers: the CUDA twin (not a subclass)
+            return cuda_impl("index_extra").AdvPlan(shape, adv)
+        return object.__new__(cls)
 
     def __init__(self, shape, adv):
         self.shape = shape = tuple(shape)

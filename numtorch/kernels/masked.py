@@ -8,6 +8,7 @@ Sections: masked ops; nonzero; take and advanced-indexing offsets.
 import numpy as np
 from numba import njit, prange
 
+from ._device import cuda_impl, on_device
 from .copy import (_UINT, _arr, _bits, _coalesce2, _ints, _nchunks, _numel, _par, _scalar_src, _start, _step,
                    as_dtype, coalesce)
 
@@ -46,6 +47,8 @@ def _mfill_par(a, ao, m, mo, meta, v, rows, nch):
 
 def masked_fill(self_buf, off, strides, shape, mask, mask_off, mask_strides, value):
     """In place: self[mask] = value (mask bool, broadcast through zero strides)."""
+    if on_device(self_buf):
+        return cuda_impl("masked").masked_fill(self_buf, off, strides, shape, mask, mask_off, mask_strides, value)
     shape, ast, mst = _coalesce2(_ints(shape), _ints(strides), _ints(mask_strides))
     if 0 in shape:
         return
@@ -137,6 +140,8 @@ def _mask_moves(a, mask, b, starts, nch, select):
 
 def masked_select(x, mask):
     """x[mask] for contiguous, same-size 1-D buffers (mask bool) -> new 1-D array."""
+    if on_device(x):
+        return cuda_impl("masked").masked_select(x, mask)
     if x.size == 0:
         return np.empty(0, x.dtype)
     starts, total, nch = _mask_starts(mask)
@@ -147,6 +152,8 @@ def masked_select(x, mask):
 
 def masked_scatter(self_buf, mask, src):
     """In place: self[mask] = src[:mask.sum()] (contiguous, same size; src flat, self's dtype)."""
+    if on_device(self_buf):
+        return cuda_impl("masked").masked_scatter(self_buf, mask, src)
     if self_buf.size == 0:
         return
     starts, total, nch = _mask_starts(mask)
@@ -199,6 +206,8 @@ def _nz_par(x, xo, xs, shape, rows, out, starts, m):
 
 def nonzero(x, x_off, x_strides, shape):
     """Row-major coordinates of nonzero elements as an int64 array of shape (nnz, ndim)."""
+    if on_device(x):
+        return cuda_impl("masked").nonzero(x, x_off, x_strides, shape)
     shape, xs = _ints(shape), _ints(x_strides)
     nd = len(shape)
     if nd == 0:
@@ -257,6 +266,8 @@ def _take_par(x, xo, meta, numel, idx, out, nch):
 
 def take(x, x_off, x_strides, shape, flat_idx):
     """torch.take: x's row-major flattening indexed by flat_idx (negatives wrap) -> 1-D array."""
+    if on_device(x):
+        return cuda_impl("masked").take(x, x_off, x_strides, shape, flat_idx)
     shape, xs = _ints(shape), _ints(x_strides)
     numel = _numel(shape)
     out = np.empty(flat_idx.size, x.dtype)
@@ -286,6 +297,8 @@ def _gofs_par(buf, offs, out):
 
 def gather_offsets(buf, offsets):
     """buf[offsets] for an int64 offset array (any shape) -> new array of offsets' shape."""
+    if on_device(buf):
+        return cuda_impl("masked").gather_offsets(buf, offsets)
     offs = np.ascontiguousarray(offsets, dtype=np.int64).ravel()
     out = np.empty(offs.size, buf.dtype)
     (_gofs_par if _par(offs.size) else _gofs)(_bits(buf), offs, _bits(out))
@@ -307,6 +320,8 @@ def scatter_offsets(buf, offsets, values, accumulate=False):
 
     values: scalar, 1-element, or as many elements as offsets; cast to buf's dtype like copy_.
     """
+    if on_device(buf):
+        return cuda_impl("masked").scatter_offsets(buf, offsets, values, accumulate)
     offs = np.ascontiguousarray(offsets, dtype=np.int64).ravel()
     if offs.size == 0:
         return
@@ -330,6 +345,8 @@ def index_offsets(base, indices, strides, sizes=None, pre=((), ()), post=((), ()
     pre/post = (shape, strides) of sliced dims placed before/after the broadcast index dims, so
     the result has shape pre_shape + broadcast(idx) + post_shape (int64, C-contiguous).
     """
+    if any(on_device(i) for i in indices):
+        return cuda_impl("masked").index_offsets(base, indices, strides, sizes, pre, post)
     off = np.asarray(int(base), np.int64)
     for k, (idx, st) in enumerate(zip(indices, strides)):
         idx = np.asarray(idx, np.int64)

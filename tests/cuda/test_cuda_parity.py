@@ -185,7 +185,7 @@ def _setitem(y):
     y[:, 1] = y[:, 2]
     y[y > 1] = 0.0
     y[[0, 1], [1, 2]] = nt.tensor([7.0, 8.0], dtype=y.dtype, device=y.device)
-    y.index_put_((nt.tensor([2, 2], device=y.device),), y[0], accumulate=True)
+    y.index_put_((nt.tensor([2, 2], device=y.device),), y[0].clone(), accumulate=True)
     return y
 
 

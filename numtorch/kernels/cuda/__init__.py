@@ -24,6 +24,38 @@ _HOST = {}                        # id(host scalar buffer) -> (host array, devic
 _LIVE = [0]                       # bytes held by live buffers from ``empty``
 
 
+def _lock_sim_shared_arrays():
+    """The simulator allocates ``cuda.shared.array`` with an unlocked dict get-then-set, so two
+    threads of one block can get different arrays (a wrong count, rarely): allocate under a lock."""
+    import sys
+    import threading
+    import traceback
+
+    from numba.core import types
+    from numba.cuda.simulator import kernelapi
+    from numba.np import numpy_support
+    orig, lock = kernelapi.FakeCUDAShared.array, threading.Lock()
+    if getattr(orig, "_numtorch_locked", False):
+        return
+
+    def array(self, shape, dtype):       # the original, keyed by the kernel's source line, locked
+        if shape == 0:
+            return orig(self, shape, dtype)
+        caller = traceback.extract_stack(sys._getframe())[-2][0:2]
+        with lock:
+            res = self._allocations.get(caller)
+            if res is None:
+                dt = numpy_support.as_dtype(dtype) if isinstance(dtype, types.Type) else dtype
+                res = self._allocations[caller] = np.empty(shape, dt)
+        return res
+    array._numtorch_locked = True
+    kernelapi.FakeCUDAShared.array = array
+
+
+if SIM:
+    _lock_sim_shared_arrays()
+
+
 def _sm_count():
     try:
         return cuda.get_current_device().MULTIPROCESSOR_COUNT
@@ -59,7 +91,9 @@ def empty(n, np_dtype):
     buf = cuda.device_array(int(n), dtype=np_dtype)
     nbytes = int(n) * np.dtype(np_dtype).itemsize
     _LIVE[0] += nbytes
-    weakref.finalize(buf, _release, nbytes)
+    # Views (slices, reshapes) share the allocation, not the array object: watch the allocation.
+    owner = buf._ary if SIM else buf.gpu_data
+    weakref.finalize(owner, _release, nbytes)
     return buf
 
 
