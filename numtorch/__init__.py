@@ -10,6 +10,7 @@ from .device import device
 from .shape import Size
 from .tensor import Tensor, is_tensor
 from . import _methods
+from .dlpack import from_dlpack
 from .creation import (tensor, as_tensor, from_numpy, empty, zeros, ones, full, empty_like, zeros_like, ones_like,
                        full_like, arange, linspace, logspace, eye, FloatTensor, DoubleTensor, HalfTensor,
                        LongTensor, IntTensor, ShortTensor, CharTensor, ByteTensor, BoolTensor)

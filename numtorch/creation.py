@@ -139,9 +139,11 @@ def as_tensor(data, dtype=None, device=None):
     if isinstance(data, Tensor):
         out = data if dt is None else data.to(dt)
         return out if device is None else out.to(device)
-    if hasattr(data, "__cuda_array_interface__") and not isinstance(data, np.ndarray):
+    if not isinstance(data, np.ndarray) and (hasattr(data, "__cuda_array_interface__") or
+                                             type(data).__module__.startswith("numba.cuda")):
         from . import cuda as _cuda
-        return _cuda.from_cuda_array(data, dt)
+        out = _cuda.from_cuda_array(data, dt)
+        return out if device is None else out.to(device)
     if isinstance(data, np.ndarray) and (dt is None or dt.np == data.dtype) and device in (None, "cpu", CPU):
         try:
             return from_numpy(data)

@@ -40,8 +40,10 @@ class Storage:
         return self.data.nbytes
 
     def data_ptr(self):
-        return self.data.ctypes.data if isinstance(self.data, np.ndarray) else \
-            self.data.__cuda_array_interface__["data"][0]
+        if isinstance(self.data, np.ndarray):
+            return self.data.ctypes.data
+        from .dlpack import _buffer_ptr
+        return _buffer_ptr(self.data)
 
 
 class VersionCounter:
