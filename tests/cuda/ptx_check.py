@@ -57,7 +57,7 @@ def compile_all(path, cc=(9, 0)):
     _d.get_current_device = lambda: _pytypes.SimpleNamespace(compute_capability=cc)
     ns = {k: getattr(nbt, k) for k in dir(nbt)}
     ns.update(Array=nbt.Array, int64=nbt.int64, float64=nbt.float64, bool=nbt.boolean)
-    entries = json.load(open(path))
+    entries = [e for e in json.load(open(path)) if e[0].startswith("numtorch.")]   # not the tests' own
     fails = 0
     for mod, name, argtypes in entries:
         fn = getattr(importlib.import_module(mod), name)

@@ -13,7 +13,7 @@ if _config.ENABLE_CUDASIM:
     import types as _types
     import warnings as _warnings
 
-    _floor, _rint, _trunc, _fmod, _exp2 = np.floor, np.rint, np.trunc, np.fmod, np.exp2
+    _floor, _ceil, _rint, _trunc, _fmod, _exp2 = np.floor, np.ceil, np.rint, np.trunc, np.fmod, np.exp2
     # Python's math raises where CUDA's returns NaN/inf (log(-1), exp(1000)): the simulator runs
     # these bodies in Python, so give them IEEE semantics, and keep NumPy's warnings quiet.
     math = _types.SimpleNamespace(**{k: getattr(math, k) for k in ("erf", "erfc", "pi")})
@@ -31,6 +31,10 @@ else:
     @cuda.jit(device=True, cache=True)
     def _floor(x):
         return math.floor(x)
+
+    @cuda.jit(device=True, cache=True)
+    def _ceil(x):
+        return math.ceil(x)
 
     @cuda.jit(device=True, cache=True)
     def _trunc(x):
@@ -1071,7 +1075,7 @@ def ceil_f(A, A0, O, O0, M, N, p0, p1, p2):
                 ai += c_ * M[1 + 1 * nd + d]
                 oi += c_ * M[1 + 2 * nd + d]
         a = A[ai]
-        O[oi] = np.ceil(a)
+        O[oi] = _ceil(a)
         i += s
 
 
