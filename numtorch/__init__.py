@@ -13,7 +13,8 @@ from . import _methods
 from .dlpack import from_dlpack
 from .creation import (tensor, as_tensor, from_numpy, empty, zeros, ones, full, empty_like, zeros_like, ones_like,
                        full_like, arange, linspace, logspace, eye, FloatTensor, DoubleTensor, HalfTensor,
-                       LongTensor, IntTensor, ShortTensor, CharTensor, ByteTensor, BoolTensor)
+                       LongTensor, IntTensor, ShortTensor, CharTensor, ByteTensor, BoolTensor,
+                       set_default_device, get_default_device)
 from .random import (Generator, manual_seed, seed, initial_seed, get_rng_state, set_rng_state, rand, randn,
                      randint, randperm, rand_like, randn_like, randint_like, normal, bernoulli, multinomial,
                      default_generator)
@@ -82,15 +83,6 @@ def is_complex(input):
 def compile(model=None, **kwargs):
     """Identity (numtorch kernels are already compiled)."""
     return model if model is not None else (lambda m: m)
-
-
-def get_default_device():
-    return device("cpu")
-
-
-def set_default_device(dev):
-    if dev not in (None, "cpu") and str(dev) != "cpu":
-        raise RuntimeError("numtorch only supports 'cpu' as the default device")
 
 
 def __getattr__(name):

@@ -80,12 +80,8 @@ def _default_dtype_name():
 
 
 def _default_device_type():
-    """Type of the default device ('cpu' unless numtorch offers ``get_default_device``)."""
-    try:
-        import numtorch
-        return numtorch.get_default_device().type
-    except Exception:  # no such API (yet): torch's default
-        return "cpu"
+    """torch compares with its C++ default device type, which ``set_default_device`` leaves at 'cpu'."""
+    return "cpu"
 
 
 class _Formatter:

@@ -13,12 +13,22 @@ from .tensor import Tensor
 
 
 _CUDA0 = _device("cuda", 0)
+_DEFAULT = [CPU]
+
+
+def set_default_device(device):
+    """``torch.set_default_device``: where factories put tensors when no ``device=`` is given."""
+    _DEFAULT[0] = CPU if device is None else _dev(device)
+
+
+def get_default_device():
+    return _DEFAULT[0]
 
 
 def _dev(device):
     d = as_device(device)
     if d is None:
-        return CPU
+        return _DEFAULT[0]
     if d.type == "cuda":
         from . import cuda as _cuda
         _cuda._check_available()
