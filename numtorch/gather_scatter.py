@@ -35,6 +35,7 @@ def gather(input, dim, index, *, sparse_grad=False, out=None):
         k = next(k for k in range(len(ish)) if k != d and ish[k] > xsh[k])
         raise RuntimeError(f"Size does not match at dimension {k} expected index {list(index._shape)} to be no "
                            f"larger than self {list(input._shape)} apart from dimension {d}")
+    _ops._check_device(input, index)
     idx = _idx64(index)
     _check_range(idx, _dsize(input, d), d)
     buf = _ix.gather(input._storage.data, input._offset, input._stride, idx, index._shape, d,
@@ -62,6 +63,7 @@ def _scatter_check(x, d, index, src):
         msg = (f"Expected index {list(index._shape)} to be no larger than self {list(x._shape)} apart from "
                f"dimension {d}")
         raise RuntimeError(msg + (f" and to be no larger size than src {list(src._shape)}" if src is not None else ""))
+    _ops._check_device(x, index, src)
     idx = _idx64(index)
     _check_range(idx, _dsize(x, d), d)
     return idx

@@ -28,6 +28,7 @@ def index_select(input, dim, index, *, out=None):
     if index.ndim > 1:
         raise IndexError("index_select(): Index is supposed to be a vector")
     d = wrap_dim(dim, input.ndim)
+    _ops._check_device(input, index)
     idx = _idx64(index)
     if not input.ndim and idx.size > 1:
         raise RuntimeError(f"index_select(): Index to scalar can have only 1 value, got {idx.size} value(s)")
@@ -69,6 +70,7 @@ def _index_add(x, dim, index, source, alpha, inplace):
                            f"self.shape = {list(x._shape)} source.shape = {list(source._shape)}")
     if inplace:
         _ops.check_inplace(x)
+    _ops._check_device(x, index, source)
     idx = _idx64(index)
     _check_range(idx, _dsize(x, d), d)
     alpha = bool(alpha) if x.dtype is _dt.bool else float(alpha) if x.dtype.is_floating_point else int(alpha)
@@ -126,6 +128,7 @@ def _index_copy(x, dim, index, source, inplace):
                                f"{source._shape[k]} at dimension {i}.")
     if inplace:
         _ops.check_inplace(x)
+    _ops._check_device(x, index, source)
     idx = _idx64(index)
     _check_range(idx, _dsize(x, d), d, exc=IndexError, prefix="index_copy_(): ")
 
@@ -168,6 +171,7 @@ def _index_fill(x, dim, index, value, inplace):
         _number(value, "index_fill", "int, Tensor, ")
     if inplace:
         _ops.check_inplace(x)
+    _ops._check_device(x, index, value)
     idx = _idx64(index)
     _check_range(idx, _dsize(x, d), d, neg=True, exc=IndexError)
     v = _scalar(value, x.dtype)
@@ -194,6 +198,7 @@ def _flat_index(x, index, fn):
     if index.dtype is not _dt.int64:
         raise RuntimeError(f"{fn}(): Expected a long tensor for index, but got {index.dtype.short}")
     n = x.numel()
+    _ops._check_device(x, index)
     idx = _idx64(index)
     if n == 0 and idx.size:
         raise IndexError(f"{fn}(): tried to take from an empty tensor")

@@ -47,6 +47,7 @@ def _masked_fill(x, mask, value, inplace):
     if not is_t:
         _number(value, "masked_fill", "Tensor, ")
     v = _scalar(value, x.dtype)
+    _ops._check_device(x, mask, value)
     if inplace:
         _ops.check_inplace(x)
         _inplace_shape(x, mask)
@@ -91,6 +92,7 @@ def masked_select(input, mask, *, out=None):
     if mask.dtype is not _dt.bool:
         raise RuntimeError("masked_select: expected BoolTensor for mask")
     shape = broadcast_shapes(mask._shape, input._shape)
+    _ops._check_device(input, mask)
     buf = _ixx.mask_select(_bcast_buf(input, shape), _bcast_buf(mask, shape))
     res = _done(_new(buf.shape, input.dtype, buf), input, "MaskedSelectBackward0", (), _bw_masked_select,
                 save=(mask,), ctx=shape)
@@ -121,6 +123,7 @@ def _masked_scatter(x, mask, source, inplace):
         buf = x._storage.data[x._offset:x._offset + x.numel()]      # written in place
     else:
         buf = _bcast_buf(x, shape, fresh=True)
+    _ops._check_device(x, mask, source)
     _ix.masked_scatter(buf, _bcast_buf(mask, shape), _contig_buf(source))
     if inplace:
         if not x.is_contiguous():
