@@ -1,4 +1,5 @@
-"""Float64 finite-difference gradient check shared by the test suite (independent of numtorch.autograd.gradcheck)."""
+"""Float64 finite-difference gradient check shared by the test suite (independent of numtorch.autograd.gradcheck);
+works for inputs on either device."""
 import numpy as np
 
 import numtorch as nt
@@ -15,14 +16,14 @@ def numeric_grads(fn, inputs, eps=1e-6):
         with nt.no_grad():
             r = fn(*xs)
         r = r if isinstance(r, (tuple, list)) else (r,)
-        return sum(float((o.detach().double()._np() * w).sum()) for o, w in zip(r, ws) if o.dtype.is_floating_point)
+        return sum(float((o.detach().double().cpu()._np() * w).sum()) for o, w in zip(r, ws) if o.dtype.is_floating_point)
 
     grads = []
     for i, x in enumerate(inputs):
         if not (isinstance(x, nt.Tensor) and x.requires_grad):
             grads.append(None)
             continue
-        a = x.detach().numpy().copy()
+        a = x.detach().cpu().numpy().copy()
         g = np.zeros_like(a)
         it = np.nditer(a, flags=["multi_index"])
         for _ in it:
@@ -32,7 +33,7 @@ def numeric_grads(fn, inputs, eps=1e-6):
                 b = a.copy()
                 b[idx] += d
                 xs = list(inputs)
-                xs[i] = nt.tensor(b, dtype=nt.float64)
+                xs[i] = nt.tensor(b, dtype=nt.float64, device=x.device)
                 vals.append(scalar(*xs))
             g[idx] = (vals[0] - vals[1]) / (2 * eps)
         grads.append(g)
@@ -46,8 +47,8 @@ def check_grad(fn, *inputs, atol=1e-5, rtol=1e-3):
     outs = outs if isinstance(outs, (tuple, list)) else (outs,)
     diff = [o for o in outs if o.dtype.is_floating_point and o.requires_grad]
     ts = [x for x in inputs if isinstance(x, nt.Tensor) and x.requires_grad]
-    got = nt.autograd.grad(diff, ts, [nt.tensor(w, dtype=o.dtype) for o, w in zip(outs, ws)
+    got = nt.autograd.grad(diff, ts, [nt.tensor(w, dtype=o.dtype, device=o.device) for o, w in zip(outs, ws)
                                       if o.dtype.is_floating_point and o.requires_grad], allow_unused=True)
     for g, e in zip(got, [e for e in expected if e is not None]):
-        gv = np.zeros_like(e) if g is None else g.detach().numpy()
+        gv = np.zeros_like(e) if g is None else g.detach().cpu().numpy()
         np.testing.assert_allclose(gv, e, atol=atol, rtol=rtol)

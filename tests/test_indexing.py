@@ -7,6 +7,11 @@ import pytest
 import numtorch as torch
 from _fd import check_grad
 
+
+@pytest.fixture(autouse=True)
+def _on_each_device(device):
+    """Every case runs with factories on the CPU and on CUDA (see the ``device`` fixture)."""
+
 T = torch.tensor
 SHAPE = (4, 5, 6)
 
@@ -74,7 +79,7 @@ def test_getitem_matches_numpy(layout):
         want = a[build(np.asarray, a.shape)]
         got = t[build(torch.from_numpy, t.shape)]
         assert tuple(got.shape) == want.shape, name
-        np.testing.assert_array_equal(got.numpy(), want, err_msg=name)
+        np.testing.assert_array_equal(got.cpu().numpy(), want, err_msg=name)
 
 
 def test_basic_indexing_returns_views_and_advanced_copies():
@@ -87,9 +92,9 @@ def test_basic_indexing_returns_views_and_advanced_copies():
     v[2, 3] = -1.0
     assert x[1, 2, 3].item() == -1.0
     x[:, 1][0] = 7.0
-    assert x._np()[0, 1].tolist() == [7.0] * 4
+    assert x.cpu()._np()[0, 1].tolist() == [7.0] * 4
     x[0] += 1                                  # in-place on a view, then setitem of itself
-    assert x._np()[0, 1, 0] == 8.0 and x._np()[1, 2, 3] == -1.0
+    assert x.cpu()._np()[0, 1, 0] == 8.0 and x.cpu()._np()[1, 2, 3] == -1.0
     v0 = x._version
     x[[0]] = 0.0
     x[0, 0] = 1.0
@@ -99,10 +104,10 @@ def test_basic_indexing_returns_views_and_advanced_copies():
 def test_getitem_dtypes_and_scalars():
     xi = torch.arange(12).reshape(3, 4)
     assert xi[1, 2].item() == 6 and xi[1, 2].shape == ()
-    np.testing.assert_array_equal(xi[[2, 0], 1:3].numpy(), np.arange(12).reshape(3, 4)[[2, 0], 1:3])
+    np.testing.assert_array_equal(xi[[2, 0], 1:3].cpu().numpy(), np.arange(12).reshape(3, 4)[[2, 0], 1:3])
     b = torch.tensor([[True, False], [False, True]])
-    np.testing.assert_array_equal(b[T([1, 1])].numpy(), [[False, True], [False, True]])
-    np.testing.assert_array_equal(b[b].numpy(), [True, True])
+    np.testing.assert_array_equal(b[T([1, 1])].cpu().numpy(), [[False, True], [False, True]])
+    np.testing.assert_array_equal(b[b].cpu().numpy(), [True, True])
     x0 = torch.tensor(5.0)
     assert x0[...].item() == 5.0 and x0[None].shape == (1,) and x0[True].shape == (1,)
     h = torch.arange(6.).half()
@@ -133,7 +138,7 @@ def test_setitem_matches_numpy(layout):
         val = value(a.shape)
         a2[build(np.asarray, a.shape)] = val
         t[build(torch.from_numpy, a.shape)] = torch.from_numpy(val) if isinstance(val, np.ndarray) else float(val)
-        np.testing.assert_array_equal(t.numpy(), a2, err_msg=str(k))
+        np.testing.assert_array_equal(t.cpu().numpy(), a2, err_msg=str(k))
 
 
 def test_setitem_casts_and_writes_through_views():
@@ -142,17 +147,17 @@ def test_setitem_casts_and_writes_through_views():
     x[1] = torch.tensor([1.5, 2.5, 3.5, 4.5])
     x[x > 3] = 9
     x[2, [0, 3]] = torch.tensor([7, 8])
-    np.testing.assert_array_equal(x.numpy(), [[2, 2, 2, 2], [1, 2, 3, 9], [7, 0, 0, 8]])
+    np.testing.assert_array_equal(x.cpu().numpy(), [[2, 2, 2, 2], [1, 2, 3, 9], [7, 0, 0, 8]])
     y = torch.zeros(4, 6)
     view = y[1:3, ::2]
     view[:, [0, 2]] = torch.tensor([[1.0, 2.0], [3.0, 4.0]])
     view[view == 0] = 5.0
     want = np.zeros((4, 6), np.float32)
     want[1:3, ::2] = [[1, 5, 2], [3, 5, 4]]
-    np.testing.assert_array_equal(y.numpy(), want)
+    np.testing.assert_array_equal(y.cpu().numpy(), want)
     z = torch.zeros(2, 3)
     z[[0, 0, 1]] = torch.tensor([[1.0, 1, 1], [2, 2, 2], [3, 3, 3]])   # repeated index: the last write wins
-    np.testing.assert_array_equal(z.numpy(), [[2, 2, 2], [3, 3, 3]])
+    np.testing.assert_array_equal(z.cpu().numpy(), [[2, 2, 2], [3, 3, 3]])
     u = torch.zeros(3, dtype=torch.uint8)
     u[0] = -1                                  # c10's uint8 check accepts -255..255 (wraps)
     assert u.tolist() == [255, 0, 0]
@@ -173,7 +178,7 @@ def test_setitem_validates_before_writing():
         with pytest.raises(exc) as e:
             x[idx] = val
         assert str(e.value).startswith(msg), str(e.value)
-    np.testing.assert_array_equal(x.numpy(), np.arange(6.).reshape(2, 3))
+    np.testing.assert_array_equal(x.cpu().numpy(), np.arange(6.).reshape(2, 3))
     assert x._version == 0
 
 
@@ -228,7 +233,7 @@ def test_errors(fn, exc, msg):
     with pytest.raises(exc) as e:
         fn(x)
     assert str(e.value).startswith(msg), str(e.value)
-    np.testing.assert_array_equal(x.numpy(), np.arange(12.).reshape(3, 4) - 5)
+    np.testing.assert_array_equal(x.cpu().numpy(), np.arange(12.).reshape(3, 4) - 5)
 
 
 def test_leaf_errors():
@@ -261,52 +266,54 @@ def test_gather_index_select_take_nonzero(layout):
     _, a, t = layout
     rng = np.random.default_rng(0)
     idx = rng.integers(0, a.shape[1], (a.shape[0], 7, a.shape[2]))
-    np.testing.assert_array_equal(t.gather(1, torch.from_numpy(idx)).numpy(), np.take_along_axis(a, idx, 1))
+    np.testing.assert_array_equal(t.gather(1, torch.from_numpy(idx)).cpu().numpy(), np.take_along_axis(a, idx, 1))
     sel = np.array([1, 0, 1, 1])
     for d in range(3):
         got = t.index_select(d, torch.from_numpy(sel.astype(np.int32)))
-        np.testing.assert_array_equal(got.numpy(), np.take(a, sel, axis=d))
+        np.testing.assert_array_equal(got.cpu().numpy(), np.take(a, sel, axis=d))
     flat = np.array([[0, -1], [7, 7]])
-    np.testing.assert_array_equal(torch.take(t, torch.from_numpy(flat)).numpy(), np.take(a.ravel(), flat))
-    np.testing.assert_array_equal(torch.nonzero(t > 20).numpy(), np.argwhere(a > 20))
-    np.testing.assert_array_equal(torch.argwhere(t).numpy(), np.argwhere(a))
+    np.testing.assert_array_equal(torch.take(t, torch.from_numpy(flat)).cpu().numpy(), np.take(a.ravel(), flat))
+    np.testing.assert_array_equal(torch.nonzero(t > 20).cpu().numpy(), np.argwhere(a > 20))
+    np.testing.assert_array_equal(torch.argwhere(t).cpu().numpy(), np.argwhere(a))
     for g, w in zip(torch.nonzero(t > 20, as_tuple=True), np.nonzero(a > 20)):
-        np.testing.assert_array_equal(g.numpy(), w)
+        np.testing.assert_array_equal(g.cpu().numpy(), w)
     m = _mask(a.shape[1:], 4)
-    np.testing.assert_array_equal(t.masked_select(torch.from_numpy(m)).numpy(), np.broadcast_to(a, a.shape)[
+    np.testing.assert_array_equal(t.masked_select(torch.from_numpy(m)).cpu().numpy(), np.broadcast_to(a, a.shape)[
         np.broadcast_to(m, a.shape)])
-    np.testing.assert_array_equal(t.masked_fill(torch.from_numpy(m), -1.0).numpy(), np.where(m, -1.0, a))
+    np.testing.assert_array_equal(t.masked_fill(torch.from_numpy(m), -1.0).cpu().numpy(), np.where(m, -1.0, a))
 
 
+@pytest.mark.cpu_only
 def test_scatter_family_matches_numpy():
     rng = np.random.default_rng(1)
     a = rng.standard_normal((3, 5))
     idx = np.array([[0, 2, 2], [4, 4, 4], [1, 0, 3]])
     src = rng.standard_normal((3, 4))
     x, i, s = torch.from_numpy(a), torch.from_numpy(idx), torch.from_numpy(src)
-    np.testing.assert_allclose(x.scatter(1, i[:, :1], s).numpy(), _np_scatter(a, 1, idx[:, :1], src, lambda o, v: v))
-    np.testing.assert_allclose(x.scatter(1, i, 2.5).numpy(), _np_scatter(a, 1, idx, np.full(idx.shape, 2.5),
+    np.testing.assert_allclose(x.scatter(1, i[:, :1], s).cpu().numpy(), _np_scatter(a, 1, idx[:, :1], src, lambda o, v: v))
+    np.testing.assert_allclose(x.scatter(1, i, 2.5).cpu().numpy(), _np_scatter(a, 1, idx, np.full(idx.shape, 2.5),
                                                                           lambda o, v: v))
     for red, op in (("add", np.add), ("multiply", np.multiply)):
-        np.testing.assert_allclose(x.scatter(1, i, s, reduce=red).numpy(), _np_scatter(a, 1, idx, src, op))
-    np.testing.assert_allclose(x.scatter_add(1, i, s).numpy(), _np_scatter(a, 1, idx, src, np.add))
+        np.testing.assert_allclose(x.scatter(1, i, s, reduce=red).cpu().numpy(), _np_scatter(a, 1, idx, src, op))
+    np.testing.assert_allclose(x.scatter_add(1, i, s).cpu().numpy(), _np_scatter(a, 1, idx, src, np.add))
     for red, op in (("sum", np.add), ("prod", np.multiply), ("amax", np.maximum), ("amin", np.minimum)):
-        np.testing.assert_allclose(x.scatter_reduce(1, i, s, red).numpy(), _np_scatter(a, 1, idx, src, op))
+        np.testing.assert_allclose(x.scatter_reduce(1, i, s, red).cpu().numpy(), _np_scatter(a, 1, idx, src, op))
         hit = _np_scatter(np.zeros_like(a), 1, idx, np.ones_like(src), np.add) > 0
         want = _np_scatter(np.where(hit, {"sum": 0, "prod": 1, "amax": -np.inf, "amin": np.inf}[red], a), 1, idx, src,
                            op)
-        np.testing.assert_allclose(x.scatter_reduce(1, i, s, red, include_self=False).numpy(), want)
+        np.testing.assert_allclose(x.scatter_reduce(1, i, s, red, include_self=False).cpu().numpy(), want)
     cnt = _np_scatter(np.ones_like(a), 1, idx, np.ones_like(src), np.add)
-    np.testing.assert_allclose(x.scatter_reduce(1, i, s, "mean").numpy(), _np_scatter(a, 1, idx, src, np.add) / cnt)
+    np.testing.assert_allclose(x.scatter_reduce(1, i, s, "mean").cpu().numpy(), _np_scatter(a, 1, idx, src, np.add) / cnt)
     xt = torch.zeros(5, 3, dtype=torch.float64).t()                              # non-contiguous target, in place
     xt.scatter_(1, i, s[:, :3])
-    np.testing.assert_allclose(xt.numpy(), _np_scatter(np.zeros((3, 5)), 1, idx, src[:, :3], lambda o, v: v))
+    np.testing.assert_allclose(xt.cpu().numpy(), _np_scatter(np.zeros((3, 5)), 1, idx, src[:, :3], lambda o, v: v))
     zi = torch.zeros(2, 3, dtype=torch.int64).scatter_reduce(1, T([[0, 0]]), T([[3, 4]]), "mean", include_self=False)
     assert zi.tolist() == [[3, 0, 0], [0, 0, 0]]
     zb = torch.zeros(3, dtype=torch.bool).scatter_add(0, T([0, 0]), T([True, False]))
     assert zb.tolist() == [True, False, False]
 
 
+@pytest.mark.cpu_only
 def test_index_add_copy_fill_put():
     rng = np.random.default_rng(2)
     a = rng.standard_normal((4, 3)).astype(np.float32)
@@ -315,24 +322,24 @@ def test_index_add_copy_fill_put():
     x = torch.from_numpy(a)
     want = a.copy()
     np.add.at(want, idx, 2 * src)
-    np.testing.assert_allclose(x.index_add(0, torch.from_numpy(idx), torch.from_numpy(src), alpha=2).numpy(), want,
+    np.testing.assert_allclose(x.index_add(0, torch.from_numpy(idx), torch.from_numpy(src), alpha=2).cpu().numpy(), want,
                                rtol=1e-6)
     want = a.copy()
     src2 = rng.standard_normal((3, 4)).astype(np.float32)
     np.add.at(want, (slice(None), [2, 0, 2]), src2.T)         # along dim 1, transposed layouts on both sides
     xt = x.t().contiguous().t()
-    np.testing.assert_allclose(xt.index_add(1, T([2, 0, 2]), torch.from_numpy(src2).t()).numpy(), want, rtol=1e-6)
+    np.testing.assert_allclose(xt.index_add(1, T([2, 0, 2]), torch.from_numpy(src2).t()).cpu().numpy(), want, rtol=1e-6)
     want = a.copy()
     want[[3, 0]] = src[:2]
-    np.testing.assert_array_equal(x.index_copy(0, T([3, 0]), torch.from_numpy(src[:2])).numpy(), want)
+    np.testing.assert_array_equal(x.index_copy(0, T([3, 0]), torch.from_numpy(src[:2])).cpu().numpy(), want)
     want = a.copy()
     want[:, [0, 2]] = -7
-    np.testing.assert_array_equal(x.index_fill(1, T([0, -1]), -7).numpy(), want)
+    np.testing.assert_array_equal(x.index_fill(1, T([0, -1]), -7).cpu().numpy(), want)
     y = torch.zeros(3, 4).t()
     y.put_(T([0, 5, 5]), T([1.0, 2.0, 3.0]), accumulate=True)
     want = np.zeros((4, 3), np.float32)
     np.add.at(want.reshape(-1), [0, 5, 5], [1, 2, 3])
-    np.testing.assert_array_equal(y.numpy(), want)
+    np.testing.assert_array_equal(y.cpu().numpy(), want)
     z = torch.zeros(2, 3)
     z.index_put_((T([0, 0, 1]), T([1, 1, 2])), T([1.0, 2.0, 3.0]), accumulate=True)
     assert z.tolist() == [[0, 3, 0], [0, 0, 3]]
@@ -342,7 +349,7 @@ def test_index_add_copy_fill_put():
     ms = torch.zeros(4, 3).masked_scatter(m, torch.arange(12.))
     want = np.zeros((4, 3), np.float32)
     want[_mask((4, 3), 2)] = np.arange(6)
-    np.testing.assert_array_equal(ms.numpy(), want)
+    np.testing.assert_array_equal(ms.cpu().numpy(), want)
 
 
 # ----------------------------------------------------------------------------- autograd
@@ -399,7 +406,7 @@ def test_double_backward_through_index():
     g.sum().backward()
     want = np.zeros((3, 4))
     want[0], want[2] = 4.0, 2.0
-    np.testing.assert_allclose(x.grad.numpy(), want)
+    np.testing.assert_allclose(x.grad.cpu().numpy(), want)
 
 
 GRAD_FN_CASES = [
@@ -441,8 +448,8 @@ def test_inplace_history_matches_torch():
             y = x * 1
             exec(st, dict(y=y, s=s, I=lib.tensor))
             (y * lib.tensor(xa)).sum().backward()
-            res.append((type(y.grad_fn).__name__, y._version, x.grad.numpy().copy(),
-                        None if s.grad is None else s.grad.numpy().copy()))
+            res.append((type(y.grad_fn).__name__, y._version, x.grad.cpu().numpy().copy(),
+                        None if s.grad is None else s.grad.cpu().numpy().copy()))
         assert res[0][:2] == res[1][:2], st
         np.testing.assert_allclose(res[1][2], res[0][2], err_msg=st)
         assert (res[0][3] is None) == (res[1][3] is None), st
@@ -453,9 +460,10 @@ def test_inplace_history_matches_torch():
 def test_strided_row_gather():
     b = np.random.default_rng(4).standard_normal((40, 50)).astype(np.float32)
     rows = np.random.default_rng(5).integers(0, 50, 20)
-    np.testing.assert_array_equal(torch.from_numpy(b).t()[T(rows)].numpy(), b.T[rows])   # column-blocked walk
+    np.testing.assert_array_equal(torch.from_numpy(b).t()[T(rows)].cpu().numpy(), b.T[rows])   # column-blocked walk
 
 
+@pytest.mark.cpu_only
 def test_parallel_kernels(monkeypatch):
     from numtorch.kernels import index_extra
     monkeypatch.setattr(index_extra, "PAR_MIN", 1)       # run the parallel=True twins on small inputs
@@ -464,19 +472,19 @@ def test_parallel_kernels(monkeypatch):
     src = rng.standard_normal((12, 300)).astype(np.float32)
     x = torch.from_numpy(a.copy())
     rows, cols = rng.integers(-9, 9, 12), rng.integers(0, 300, 400)
-    np.testing.assert_array_equal(x[T(rows)].numpy(), a[rows])
-    np.testing.assert_array_equal(x[:, T(cols)].numpy(), a[:, cols])
+    np.testing.assert_array_equal(x[T(rows)].cpu().numpy(), a[rows])
+    np.testing.assert_array_equal(x[:, T(cols)].cpu().numpy(), a[:, cols])
     b = rng.standard_normal((40, 50)).astype(np.float32)
     many = rng.integers(0, 50, 300)
-    np.testing.assert_array_equal(torch.from_numpy(b).t()[T(many)].numpy(), b.T[many])  # column-blocked walk
+    np.testing.assert_array_equal(torch.from_numpy(b).t()[T(many)].cpu().numpy(), b.T[many])  # column-blocked walk
     m = a > 0.2
-    np.testing.assert_array_equal(x[torch.from_numpy(m)].numpy(), a[m])                  # mask compaction
-    np.testing.assert_array_equal(x[:, torch.from_numpy(m[0])].numpy(), a[:, m[0]])     # mask positions
+    np.testing.assert_array_equal(x[torch.from_numpy(m)].cpu().numpy(), a[m])                  # mask compaction
+    np.testing.assert_array_equal(x[:, torch.from_numpy(m[0])].cpu().numpy(), a[:, m[0]])     # mask positions
     z = torch.zeros(9, 300)
     z.index_put_((T(rows),), torch.from_numpy(src), accumulate=True)  # split over the 300-wide rows
     want = np.zeros_like(a)
     np.add.at(want, rows, src)
-    np.testing.assert_allclose(z.numpy(), want, rtol=1e-6)
+    np.testing.assert_allclose(z.cpu().numpy(), want, rtol=1e-6)
     z[:, T(cols)] = 1.0                                                # split over the 9 leading rows
     want[:, cols] = 1.0
-    np.testing.assert_array_equal(z.numpy(), want)
+    np.testing.assert_array_equal(z.cpu().numpy(), want)

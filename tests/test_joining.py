@@ -22,7 +22,12 @@ def T(a, **kw):
 
 
 def N(t):
-    return t.detach().numpy()
+    return t.detach().cpu().numpy()
+
+
+@pytest.fixture(autouse=True)
+def _on_each_device(device):
+    """Every case runs with factories on the CPU and on CUDA (see the ``device`` fixture)."""
 
 
 def layouts(a):
@@ -127,6 +132,7 @@ def test_flip_roll_rot90(dtype):
     np.testing.assert_array_equal(N(T(b).roll((1, 2, -1), (0, 0, 2))), np.roll(b, (3, -1), (0, 2)))
 
 
+@pytest.mark.cpu_only
 def test_flip_big_parallel():
     a = arr((300, 301), np.float32)
     t = T(a)

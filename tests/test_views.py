@@ -4,6 +4,11 @@ import pytest
 import numtorch as nt
 
 
+@pytest.fixture(autouse=True)
+def _on_each_device(device):
+    """Every case runs with factories on the CPU and on CUDA (see the ``device`` fixture)."""
+
+
 def a34():
     return nt.arange(12.0).reshape(3, 4)
 
@@ -36,20 +41,20 @@ def test_reshape_copies_only_when_needed():
     x = a34()
     assert x.reshape(4, 3).data_ptr() == x.data_ptr()
     r = x.t().reshape(-1)
-    np.testing.assert_array_equal(r.numpy(), np.arange(12.0).reshape(3, 4).T.reshape(-1))
+    np.testing.assert_array_equal(r.cpu().numpy(), np.arange(12.0).reshape(3, 4).T.reshape(-1))
     assert r.data_ptr() != x.data_ptr()
 
 
 def test_permute_transpose_t():
     x = nt.arange(24).reshape(2, 3, 4)
     n = np.arange(24).reshape(2, 3, 4)
-    np.testing.assert_array_equal(x.permute(2, 0, 1).numpy(), n.transpose(2, 0, 1))
-    np.testing.assert_array_equal(x.transpose(0, 2).numpy(), n.swapaxes(0, 2))
+    np.testing.assert_array_equal(x.permute(2, 0, 1).cpu().numpy(), n.transpose(2, 0, 1))
+    np.testing.assert_array_equal(x.transpose(0, 2).cpu().numpy(), n.swapaxes(0, 2))
     assert not x.transpose(0, 2).is_contiguous()
-    np.testing.assert_array_equal(a34().t().numpy(), np.arange(12.0).reshape(3, 4).T)
-    np.testing.assert_array_equal(x.mT.numpy(), n.swapaxes(-1, -2))
-    np.testing.assert_array_equal(x.T.numpy(), n.T)
-    np.testing.assert_array_equal(x.movedim(0, -1).numpy(), np.moveaxis(n, 0, -1))
+    np.testing.assert_array_equal(a34().t().cpu().numpy(), np.arange(12.0).reshape(3, 4).T)
+    np.testing.assert_array_equal(x.mT.cpu().numpy(), n.swapaxes(-1, -2))
+    np.testing.assert_array_equal(x.T.cpu().numpy(), n.T)
+    np.testing.assert_array_equal(x.movedim(0, -1).cpu().numpy(), np.moveaxis(n, 0, -1))
     with pytest.raises(RuntimeError, match=r"t\(\) expects a tensor with <= 2 dimensions"):
         x.t()
 
@@ -106,12 +111,12 @@ def test_split_tensor_split_unbind():
 def test_narrow_select_diagonal_as_strided():
     x = a34()
     n = np.arange(12.0).reshape(3, 4)
-    np.testing.assert_array_equal(x.narrow(1, 1, 2).numpy(), n[:, 1:3])
-    np.testing.assert_array_equal(x.select(1, -1).numpy(), n[:, -1])
-    np.testing.assert_array_equal(x.diagonal().numpy(), np.diagonal(n))
-    np.testing.assert_array_equal(x.diagonal(1).numpy(), np.diagonal(n, 1))
-    np.testing.assert_array_equal(x.diagonal(-1).numpy(), np.diagonal(n, -1))
-    np.testing.assert_array_equal(x.as_strided((2, 2), (1, 4)).numpy(), np.array([[0, 4], [1, 5.0]]))
+    np.testing.assert_array_equal(x.narrow(1, 1, 2).cpu().numpy(), n[:, 1:3])
+    np.testing.assert_array_equal(x.select(1, -1).cpu().numpy(), n[:, -1])
+    np.testing.assert_array_equal(x.diagonal().cpu().numpy(), np.diagonal(n))
+    np.testing.assert_array_equal(x.diagonal(1).cpu().numpy(), np.diagonal(n, 1))
+    np.testing.assert_array_equal(x.diagonal(-1).cpu().numpy(), np.diagonal(n, -1))
+    np.testing.assert_array_equal(x.as_strided((2, 2), (1, 4)).cpu().numpy(), np.array([[0, 4], [1, 5.0]]))
     with pytest.raises(IndexError, match="index 3 is out of bounds for dimension 0 with size 3"):
         x.select(0, 3)
 
@@ -124,9 +129,10 @@ def test_detach_contiguous_clone():
     t = x.t()
     c = t.contiguous()
     assert c.is_contiguous() and c.stride() == (3, 1) and x.contiguous() is x
-    np.testing.assert_array_equal(c.numpy(), t.numpy())
+    np.testing.assert_array_equal(c.cpu().numpy(), t.cpu().numpy())
 
 
+@pytest.mark.cpu_only
 def test_metadata():
     x = nt.zeros(2, 3)
     assert isinstance(x.shape, tuple) and repr(x.shape) == "torch.Size([2, 3])" and x.size(-1) == 3
@@ -147,6 +153,7 @@ def test_metadata():
     assert nt.tensor([1.0]).type() == "torch.FloatTensor"
 
 
+@pytest.mark.cpu_only
 def test_to_and_casts():
     x = nt.tensor([1.5, -2.5])
     assert x.to(nt.float32) is x and x.to("cpu") is x

@@ -12,6 +12,7 @@ from numtorch.optable import OPS
 
 from _fd import check_grad
 
+
 FRACS = np.array([0.13, 0.37, 0.61, 0.89])          # avoids integers/halves (floor, round, frac, relu, abs)
 B_VALS = [1.3, -1.7, 0.9, 2.1]                       # second operands: away from 0 and from a's values
 
@@ -44,7 +45,8 @@ def test_generated_lists_cover_table():
 
 
 @pytest.mark.parametrize("name", UNARY)
-def test_unary_gradcheck(name):
+def test_unary_gradcheck(name, device):
+    # ``device``: runs on the CPU and on CUDA (factories default to it)
     x = unary_input(OPS[name])
     assert gradcheck(fn_of(name), (x,))
     assert getattr(x * 1, name)().grad_fn.name() == OPS[name].grad_fn
@@ -52,13 +54,15 @@ def test_unary_gradcheck(name):
 
 @pytest.mark.parametrize("name", BINARY)
 @pytest.mark.parametrize("broadcast", [False, True], ids=["same", "bcast"])
-def test_binary_gradcheck(name, broadcast):
+def test_binary_gradcheck(name, broadcast, device):
+    # ``device``: runs on the CPU and on CUDA (factories default to it)
     a, b = binary_inputs(name, broadcast)
     assert gradcheck(fn_of(name), (a, b))
 
 
 @pytest.mark.parametrize("name", ["add", "mul", "div", "pow"])
-def test_binary_against_independent_fd(name):
+def test_binary_against_independent_fd(name, device):
+    # ``device``: runs on the CPU and on CUDA (factories default to it)
     a, b = binary_inputs(name)
     check_grad(fn_of(name), a, b)
 
@@ -79,7 +83,8 @@ SPECIAL = {
 
 
 @pytest.mark.parametrize("name", sorted(SPECIAL))
-def test_special_gradcheck(name):
+def test_special_gradcheck(name, device):
+    # ``device``: runs on the CPU and on CUDA (factories default to it)
     f, (lo, hi), _ = SPECIAL[name]
     x = nt.tensor(lo + (hi - lo) * FRACS, dtype=nt.float64, requires_grad=True)
     assert gradcheck(f, (x,))

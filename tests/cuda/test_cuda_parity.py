@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import numtorch as nt
-from numtorch.optable import INT_ONLY, INT_TO_FLOAT, KEEP_INT, OPS, REJECT
+from numtorch.optable import INT_ONLY, KEEP_INT, OPS, REJECT
 
 UNARY = [o for o in OPS.values() if o.arity == 1 and o.ref is not None]
 BINARY = [o for o in OPS.values() if o.arity == 2 and o.ref is not None]
