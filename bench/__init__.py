@@ -7,10 +7,11 @@ in the same run by a STREAM-style copy/triad kernel (``bench.bandwidth``).
 
 Modules: ``cli`` (arguments, orchestration), ``rows`` (row registry, sizes, selection), ``rowdefs`` /
 ``rowgrad`` (the rows), ``harness`` (timing, missing-op handling, checks), ``runner`` (rows x libraries),
-``bandwidth`` (STREAM), ``report`` (table, JSON, machine info, cache summary), ``targets`` (numtorch's
-performance targets judged from a run), ``startup`` / ``_probe`` / ``_torchdemo`` (import, compile,
-warm-start and demo figures in fresh processes), ``plot`` (matplotlib PNG or built-in SVG),
-``profiling`` (``--profile N``: cProfile breakdown of numtorch's side of a row).
+``bandwidth`` (STREAM), ``devicebw`` (the GPU's copy bandwidth, ``--device cuda``), ``report`` (table, JSON,
+machine info, cache summary), ``targets`` (numtorch's performance targets judged from a run), ``startup`` /
+``_probe`` / ``_torchdemo`` (import, compile, warm-start and demo figures in fresh processes), ``plot``
+(matplotlib PNG or built-in SVG), ``profiling`` (``--profile N``: cProfile breakdown of numtorch's side of a
+row).
 Importing ``bench`` imports neither numtorch nor torch.
 """
 __all__ = ["main"]

@@ -4,6 +4,8 @@
 loading the kernels), ``warmup`` untimed calls, then ``repeat`` timed samples with the garbage collector
 off. Small calls are looped ``number`` times per sample (calibrated by timing whole loops until one lasts
 about ``target`` seconds) and reported per call, so microsecond rows are not dominated by timer resolution.
+With ``sync`` (a GPU's synchronize), every timed stretch ends with one ``sync()`` call, so a sample covers
+the device work its calls queued, and the per-call figure carries one synchronize per batch, not per call.
 """
 import gc
 import re
@@ -50,11 +52,14 @@ class Outcome:
         return ""
 
 
-def measure(fn, repeat=5, warmup=1, target=0.005, max_number=100_000, on_first=None):
-    """Time ``fn()``; ``on_first(result)`` sees the first call's return value."""
+def measure(fn, repeat=5, warmup=1, target=0.005, max_number=100_000, on_first=None, sync=None):
+    """Time ``fn()``; ``on_first(result)`` sees the first call's return value; ``sync()`` (optional)
+    waits for queued device work at the end of each timed stretch."""
     gc.collect()
     t0 = time.perf_counter()
     out = fn()
+    if sync is not None:
+        sync()
     first = time.perf_counter() - t0
     if on_first is not None:
         on_first(out)
@@ -63,6 +68,8 @@ def measure(fn, repeat=5, warmup=1, target=0.005, max_number=100_000, on_first=N
     for _ in range(max(warmup, 1)):
         t0 = time.perf_counter()
         fn()
+        if sync is not None:
+            sync()
         last = time.perf_counter() - t0
     number = 1
     while last < target and number < max_number:
@@ -71,6 +78,8 @@ def measure(fn, repeat=5, warmup=1, target=0.005, max_number=100_000, on_first=N
         t0 = time.perf_counter()
         for _ in range(number):
             fn()
+        if sync is not None:
+            sync()
         last = time.perf_counter() - t0
     samples = []
     enabled = gc.isenabled()
@@ -80,6 +89,8 @@ def measure(fn, repeat=5, warmup=1, target=0.005, max_number=100_000, on_first=N
             t0 = time.perf_counter()
             for _ in range(number):
                 fn()
+            if sync is not None:
+                sync()
             samples.append((time.perf_counter() - t0) / number)
     finally:
         if enabled:
@@ -126,6 +137,8 @@ def to_numpy(x):
         return np.asarray(x)
     if hasattr(x, "detach"):
         x = x.detach()
+    if getattr(getattr(x, "device", None), "type", "cpu") != "cpu":
+        x = x.cpu()                # a CUDA tensor (numtorch or PyTorch): checks compare host copies
     if hasattr(x, "numpy"):
         return np.array(x.numpy(), copy=True)
     return np.asarray(x)

@@ -3,6 +3,7 @@
 Runs the numtorch side of each row once (compiling or loading its kernels), then N calls under cProfile,
 and prints the per-call time, a breakdown of self time by area (compiled kernels are C calls that cProfile
 charges to the ``numtorch/kernels`` wrapper that calls them) and the top functions by self time.
+Under ``--device cuda`` the inputs live on the GPU and each timed stretch ends with a synchronize.
 """
 import cProfile
 import functools
@@ -38,23 +39,31 @@ def _short(func):
     return f"{f}:{line}({name})"
 
 
-def profile_row(row, n, dtype, mod, calls, top=12):
+def profile_row(row, n, dtype, mod, calls, top=12, device=None):
     dt = np.dtype(dtype)
     if row.float_only and not np.issubdtype(dt, np.floating):
         dt = np.dtype(np.float32)
     inputs = row.make(n, dt, np.random.default_rng(SEED + n))
     require(mod, *row.needs)
-    args = row.prep("numtorch", mod, inputs) if row.prep else Device().convert("numtorch", mod, inputs)
+    dev = device or Device()
+    if row.prep is None:
+        args = dev.convert("numtorch", mod, inputs)
+    else:
+        args = row.prep("numtorch", mod, inputs) if dev.kind == "cpu" else row.prep("numtorch", mod, inputs, device=dev)
     fn = functools.partial(row.fn("numtorch"), mod, *args)
+    sync = dev.sync("numtorch", mod) or (lambda: None)
     fn()
+    sync()
     t0 = time.perf_counter()
     for _ in range(calls):
         fn()
+    sync()
     plain = (time.perf_counter() - t0) / calls
     prof = cProfile.Profile()
     prof.enable()
     for _ in range(calls):
         fn()
+    sync()
     prof.disable()
     st = pstats.Stats(prof)
     areas, total = {}, 0.0
@@ -72,11 +81,12 @@ def profile_row(row, n, dtype, mod, calls, top=12):
     return "\n".join(lines)
 
 
-def profile_rows(rows, sizes, dtype, mods, calls):
+def profile_rows(rows, sizes, dtype, mods, calls, device=None):
+    kind = device.kind if device else "cpu"
     for row in rows:
-        n = max(sizes_for(row, sizes, quick=False))
+        n = max(sizes_for(row, sizes, False, kind))
         try:
-            print(profile_row(row, n, dtype, mods["numtorch"], calls))
+            print(profile_row(row, n, dtype, mods["numtorch"], calls, device=device))
         except Exception as exc:  # noqa: BLE001
             st, detail = classify(exc)
             print(f"== {row.name}: {st}: {detail}")

@@ -45,29 +45,31 @@ def llc_bytes():
     return best or 32 * 2**20
 
 
-def bw_fraction(res, lib, bw_gbs):
-    """Fraction of the measured DRAM bandwidth, only where the row's traffic cannot stay in cache."""
+def bw_fraction(res, lib, bw_gbs, min_bytes=None):
+    """Fraction of the measured DRAM bandwidth, only where the row's traffic cannot stay in cache
+    (at least ``min_bytes``; default twice the CPU's last-level cache, a GPU's L2 under --device cuda)."""
     tp = throughput(res, lib)
-    if tp is None or tp[1] != "GB/s" or not bw_gbs or (res.get("bytes") or 0) < 2 * llc_bytes():
+    limit = 2 * llc_bytes() if min_bytes is None else min_bytes
+    if tp is None or tp[1] != "GB/s" or not bw_gbs or (res.get("bytes") or 0) < limit:
         return None
     return tp[0] / bw_gbs
 
 
-def table_rows(results, bw_gbs=None):
+def table_rows(results, bw_gbs=None, min_bytes=None):
     rows = []
     for r in results:
         tp = throughput(r, "numtorch")
         tps = "-" if tp is None else f"{tp[0]:.3g} {tp[1]}"
-        f = bw_fraction(r, "numtorch", bw_gbs)
+        f = bw_fraction(r, "numtorch", bw_gbs, min_bytes)
         frac = "-" if f is None else f"{100 * f:.0f}%"
         rows.append((r["row"], r["shape"], _cell(r, "numtorch"), _cell(r, "numpy"), _cell(r, "torch"),
                      _ratio(r, "numtorch", "torch"), _ratio(r, "numtorch", "numpy"), tps, frac, r["check"]))
     return rows
 
 
-def format_table(results, bw_gbs=None):
+def format_table(results, bw_gbs=None, min_bytes=None):
     """Fixed-width text table (also valid inside a Markdown code block)."""
-    body = table_rows(results, bw_gbs)
+    body = table_rows(results, bw_gbs, min_bytes)
     widths = [max(len(str(x)) for x in col) for col in zip(HEADER, *body)] if body else [len(h) for h in HEADER]
     right = {5, 6, 7, 8}
 
@@ -86,6 +88,31 @@ def legend(dtype, repeat, bw_gbs):
             f"GB/s (bytes read+written, streaming rows), GFLOP/s or Melem/s; %BW: of the {bw}, shown "
             f"when the traffic exceeds twice the {llc_bytes() / 2**20:.0f} MiB last-level cache; check: numtorch "
             f"vs NumPy result")
+
+
+def cuda_legend(dtype, repeat, bw_gbs, min_bytes):
+    bw = f"device copy bandwidth measured {bw_gbs:.3g} GB/s" if bw_gbs else "device copy bandwidth (not measured)"
+    when = (f"shown when the traffic is at least {min_bytes / 2**20:.0f} MiB (twice the GPU's L2)" if min_bytes else
+            "shown for every streaming row (the GPU's L2 size is unknown: simulator)")
+    return (f"times: median (min-max) per call over {repeat} timed runs after warm-up, dtype {dtype}; numtorch and "
+            f"PyTorch on the GPU, each timed batch of calls ends with that library's cuda.synchronize(); NumPy on "
+            f"the host (CPU reference); nt/pt, nt/np: numtorch time / PyTorch, NumPy time (<1 = numtorch faster); "
+            f"nt thrpt: numtorch GB/s (bytes read+written), GFLOP/s or Melem/s; %BW: of the {bw}, {when}; check: "
+            f"numtorch's .cpu() result vs NumPy")
+
+
+def cuda_header(mods, torch_note):
+    """Lines naming the GPU, what each column runs on, and why a column is empty."""
+    nt = mods["numtorch"]
+    lines = [f"device cuda: numtorch on {nt.cuda.get_device_name()}"]
+    torch = mods.get("torch")
+    if torch is not None:
+        lines[0] += f"; PyTorch {torch.__version__} on {torch.cuda.get_device_name()}"
+    else:
+        lines.append(f"PyTorch column empty: {torch_note}")
+    lines.append("NumPy column: the host (CPU) reference, timed on the CPU (nt/np compares numtorch's GPU time "
+                 "with NumPy's CPU time); result checks compare numtorch's .cpu() copy with NumPy's")
+    return "\n".join(lines)
 
 
 def mismatches(results):

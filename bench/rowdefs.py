@@ -11,6 +11,8 @@ from .harness import close
 from .rows import HEAVY_SIZES, MATMUL_SIZES, Row, data, grid, register, shape_label
 
 IO = "io"      # traffic: every input read once + the output written once
+GPU_STREAM = (2**26,)          # --device cuda: 256 MiB of float32 per operand, far beyond any L2
+GPU_MATRIX = (2**24,)          # --device cuda: grid(2**24) = 4096x4096
 
 
 def _x(kind="normal"):
@@ -40,7 +42,8 @@ _unary("exp", lambda m, x: np.exp(x), "normal")
 _unary("sqrt", lambda m, x: np.sqrt(x), "positive")
 _unary("relu", lambda m, x: np.maximum(x, 0), "normal")
 
-register(Row("add", "binary", "a + b, contiguous", _ab, {"*": lambda m, a, b: a + b}, traffic=IO, shape=_shape))
+register(Row("add", "binary", "a + b, contiguous", _ab, {"*": lambda m, a, b: a + b}, traffic=IO, shape=_shape,
+             gpu=True, cuda_sizes=GPU_STREAM))
 register(Row("mul", "binary", "a * b, contiguous", _ab, {"*": lambda m, a, b: a * b}, traffic=IO, shape=_shape))
 
 
@@ -91,7 +94,7 @@ def _reduced_check(axis, mean=False, scan=False):
 
 
 register(Row("sum", "reduce", "x.sum()", _x(), {"*": lambda m, x: x.sum()}, traffic=IO, shape=_shape,
-             check=_reduced_check(None)))
+             check=_reduced_check(None), gpu=True, cuda_sizes=GPU_STREAM))
 register(Row("sum0", "reduce", "x.sum(0) of (M,N)", _x2(), {"*": lambda m, x: x.sum(0)}, traffic=IO,
              shape=_shape, check=_reduced_check(0)))
 register(Row("sum1", "reduce", "x.sum(1) of (M,N)", _x2(), {"*": lambda m, x: x.sum(1)}, traffic=IO,
@@ -112,7 +115,7 @@ def _argmax_check(got, want, inputs, rtol, atol):
 
 register(Row("argmax", "reduce", "x.argmax(dim=-1) of (M,N)", _x2(),
              {"*": lambda m, x: x.argmax(-1), "numpy": lambda m, x: x.argmax(-1)}, traffic=IO, shape=_shape,
-             check=_argmax_check))
+             check=_argmax_check, gpu=True, cuda_sizes=GPU_MATRIX))
 register(Row("cumsum", "scan", "x.cumsum(dim=-1) of (M,N)", _x2(),
              {"*": lambda m, x: x.cumsum(-1), "numpy": lambda m, x: np.cumsum(x, -1)}, traffic=IO,
              shape=_shape, check=_reduced_check(-1, scan=True)))
@@ -151,10 +154,11 @@ def _topk_sized(n, dt, rng):
 
 register(Row("topk", "sort", f"x.topk({K}, dim=-1) of (M,N)", _topk_sized,
              {"*": lambda m, x: tuple(x.topk(K, dim=-1)), "numpy": _np_topk}, sizes=HEAVY_SIZES,
-             shape=_shape, work=lambda x: (x.size, "elem"), check=_values_indices_check))
+             shape=_shape, work=lambda x: (x.size, "elem"), check=_values_indices_check, gpu=True,
+             cuda_sizes=GPU_MATRIX))
 register(Row("sort", "sort", "x.sort(dim=-1) values+indices of (M,N)", _x2(),
              {"*": lambda m, x: tuple(x.sort(dim=-1)), "numpy": _np_sort}, sizes=HEAVY_SIZES, shape=_shape,
-             work=lambda x: (x.size, "elem"), check=_values_indices_check))
+             work=lambda x: (x.size, "elem"), check=_values_indices_check, gpu=True, cuda_sizes=GPU_MATRIX))
 
 
 # -- matmul ------------------------------------------------------------------------------------------

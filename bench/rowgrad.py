@@ -9,6 +9,7 @@ from .rows import Row, data, register
 
 LR = 0.1
 BATCH, D_IN, D_HID, D_OUT = 64, 256, 512, 10
+TINY = (2, 8, 8, 4)             # --device cuda --quick: what the CUDA simulator can run in seconds
 
 
 def _float(dt):
@@ -44,28 +45,37 @@ def _tiny_step_np(m):
 
 register(Row("autograd_tiny", "autograd", "x=ones(2,2,rg); y=x+2; z=y*y*3; z.mean().backward()",
              lambda n, dt, rng: (), {"*": _tiny_step, "numpy": lambda m: _tiny_step_np(m)[0]}, sizes=(4,),
-             fixed=True, shape=lambda: "2x2", float_only=True))
+             fixed=True, shape=lambda: "2x2", float_only=True, on_cuda=False))   # builds its own CPU tensors
 
 
 # -- MLP training step ------------------------------------------------------------------------------
 
 def _mlp_inputs(n, dt, rng):
+    """The standard MLP for n = BATCH * D_IN (its fixed size), the TINY one for smaller n."""
     dt = _float(dt)
-    x = data(rng, (BATCH, D_IN), dt)
-    y = np.zeros((BATCH, D_OUT), dt)
-    y[np.arange(BATCH), rng.integers(0, D_OUT, BATCH)] = 1
-    w1 = (data(rng, (D_IN, D_HID), np.float64) / np.sqrt(D_IN)).astype(dt)
-    w2 = (data(rng, (D_HID, D_OUT), np.float64) / np.sqrt(D_HID)).astype(dt)
-    return x, y, w1, np.zeros(D_HID, dt), w2, np.zeros(D_OUT, dt)
+    batch, d_in, d_hid, d_out = (BATCH, D_IN, D_HID, D_OUT) if n >= BATCH * D_IN else TINY
+    x = data(rng, (batch, d_in), dt)
+    y = np.zeros((batch, d_out), dt)
+    y[np.arange(batch), rng.integers(0, d_out, batch)] = 1
+    w1 = (data(rng, (d_in, d_hid), np.float64) / np.sqrt(d_in)).astype(dt)
+    w2 = (data(rng, (d_hid, d_out), np.float64) / np.sqrt(d_hid)).astype(dt)
+    return x, y, w1, np.zeros(d_hid, dt), w2, np.zeros(d_out, dt)
 
 
-def _mlp_prep(lib, m, inputs):
-    """Fresh parameter copies per library (so every library starts its first step from the same point)."""
+def _mlp_prep(lib, m, inputs, device=None):
+    """Fresh parameter copies per library (so every library starts its first step from the same point),
+    on ``device`` (a ``runner.Device``; None: the CPU). Parameters are leaves on that device."""
     x, y, *params = inputs
     if lib == "numpy":
         return (x, y) + tuple(p.copy() for p in params)
-    conv = (lambda a: m.from_numpy(a))
+    conv = (lambda a: m.from_numpy(a)) if device is None else (lambda a: device.convert(lib, m, (a,))[0])
     return (conv(x), conv(y)) + tuple(conv(p.copy()).requires_grad_() for p in params)
+
+
+def _mlp_shape(x, y, w1, b1, w2, b2):
+    if x.shape[1] == D_IN:
+        return f"b{x.shape[0]}"
+    return f"b{x.shape[0]}:{x.shape[1]}-{w1.shape[1]}-{w2.shape[1]}"
 
 
 def _mlp_step(m, x, y, w1, b1, w2, b2):
@@ -101,5 +111,5 @@ def _mlp_step_np(m, x, y, w1, b1, w2, b2):
 register(Row("mlp_step", "autograd",
              f"MLP {D_IN}->{D_HID}->{D_OUT}, batch {BATCH}: fwd, log_softmax loss, backward, SGD (no_grad)",
              _mlp_inputs, {"*": _mlp_step, "numpy": _mlp_step_np}, sizes=(BATCH * D_IN,), fixed=True,
-             prep=_mlp_prep, shape=lambda *a: f"b{BATCH}", float_only=True, rtol=1e-3, atol=1e-5,
-             needs=("matmul", "log_softmax", "no_grad")))
+             prep=_mlp_prep, shape=_mlp_shape, float_only=True, rtol=1e-3, atol=1e-5,
+             needs=("matmul", "log_softmax", "no_grad"), gpu=True, cuda_quick_sizes=(TINY[0] * TINY[1],)))

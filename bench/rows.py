@@ -2,7 +2,8 @@
 
 A row is a small function triple (numtorch, NumPy, PyTorch) over the SAME input arrays: ``make(n, dtype,
 rng)`` builds NumPy inputs for a requested size ``n`` (elements), each library receives them converted
-zero-copy (``from_numpy``), and ``fns[lib](module, *inputs)`` is the timed call.
+zero-copy (``from_numpy``), and ``fns[lib](module, *inputs)`` is the timed call. Under ``--device cuda``
+numtorch's and PyTorch's copies live on the GPU; ``gpu`` rows are that mode's default selection.
 """
 import math
 import re
@@ -16,6 +17,7 @@ STREAM_SIZES = (10**3, 10**4, 10**5, 10**6, 2**24)
 HEAVY_SIZES = (10**3, 10**5, 2**22)
 MATMUL_SIZES = (128 * 128, 512 * 512, 1024 * 1024)
 QUICK_SIZES = (10**3,)
+CUDA_QUICK_SIZES = (256,)             # the simulator runs every CUDA thread as a Python thread: tiny only
 
 
 @dataclass
@@ -37,6 +39,10 @@ class Row:
     rtol: float = 1e-4                 # float32 tolerances; float64 uses rtol*1e-5
     atol: float = 1e-5
     float_only: bool = False           # always runs in a floating dtype
+    on_cuda: bool = True               # runs under --device cuda (its inputs can move to the GPU)
+    gpu: bool = False                  # in the default --device cuda selection
+    cuda_sizes: tuple = None           # sizes under --device cuda (None: ``sizes``)
+    cuda_quick_sizes: tuple = None     # --device cuda --quick (None: CUDA_QUICK_SIZES; fixed rows: sizes[0])
     extra: dict = field(default_factory=dict)
 
     def fn(self, lib):
@@ -63,12 +69,16 @@ def families():
         fams.setdefault(r.family, []).append(r.name)
     fams["elementwise"] = [r.name for r in all_rows() if r.family in ("unary", "binary", "broadcast", "chain")]
     fams["streaming"] = [r.name for r in all_rows() if r.traffic is not None]
+    fams["gpu"] = [r.name for r in all_rows() if r.gpu]
     fams["all"] = [r.name for r in all_rows()]
     return fams
 
 
-def select(spec):
-    """Rows named in a comma list of row names and/or families (None: all rows), in registry order."""
+def select(spec, device="cpu"):
+    """Rows named in a comma list of row names and/or families (None: all rows; under ``device="cuda"``
+    the ``gpu`` family), in registry order. ``device="cuda"`` drops rows that cannot run on a GPU."""
+    if device == "cuda":
+        return [r for r in select(spec or "gpu") if r.on_cuda]
     rows = all_rows()
     if not spec:
         return rows
@@ -114,7 +124,13 @@ def parse_sizes(text):
     return tuple(parse_size(s) for s in text.split(",") if s.strip()) if text else None
 
 
-def sizes_for(row, override, quick):
+def sizes_for(row, override, quick, device="cpu"):
+    if device == "cuda":
+        if row.fixed:
+            return row.cuda_quick_sizes if quick and row.cuda_quick_sizes else (row.sizes[0],)
+        if override:
+            return override
+        return (row.cuda_quick_sizes or CUDA_QUICK_SIZES) if quick else (row.cuda_sizes or row.sizes)
     if row.fixed:
         return (row.sizes[0],)
     if override:

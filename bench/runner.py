@@ -12,7 +12,8 @@ SEED = 20240601
 
 
 class Device:
-    """Where numtorch and torch inputs live: CPU (zero-copy ``from_numpy``) or CUDA (copied, synchronised)."""
+    """Where numtorch and torch inputs live: CPU (zero-copy ``from_numpy``) or CUDA (copied, synchronised).
+    NumPy's inputs always stay on the host: under CUDA its column is the host reference."""
 
     def __init__(self, kind="cpu"):
         self.kind = kind
@@ -29,16 +30,12 @@ class Device:
                 out.append(a)
         return tuple(out)
 
-    def wrap(self, lib, mod, fn):
+    def sync(self, lib, mod):
+        """The library's device synchronize (``numtorch.cuda.synchronize``, ``torch.cuda.synchronize``), or
+        None on the host: ``measure`` calls it at the end of each timed batch."""
         if self.kind == "cpu" or lib == "numpy":
-            return fn
-        sync = mod.cuda.synchronize
-
-        def synced():
-            r = fn()
-            sync()
-            return r
-        return synced
+            return None
+        return mod.cuda.synchronize
 
 
 def _nbytes(x):
@@ -67,11 +64,14 @@ def _run_lib(row, lib, mod, inputs, device, opts):
     try:
         if lib == "numtorch":
             require(mod, *row.needs)
-        args = row.prep(lib, mod, inputs) if row.prep else device.convert(lib, mod, inputs)
-        fn = device.wrap(lib, mod, functools.partial(row.fn(lib), mod, *args))
+        if row.prep is None:
+            args = device.convert(lib, mod, inputs)
+        else:
+            args = row.prep(lib, mod, inputs) if device.kind == "cpu" else row.prep(lib, mod, inputs, device=device)
+        fn = functools.partial(row.fn(lib), mod, *args)
         seen = {}
         timing = measure(fn, repeat=opts["repeat"], warmup=opts["warmup"], target=opts["target"],
-                         on_first=lambda out: seen.setdefault("out", to_numpy(out)))
+                         on_first=lambda out: seen.setdefault("out", to_numpy(out)), sync=device.sync(lib, mod))
         return Outcome(timing=timing, output=seen.get("out"))
     except Exception as exc:  # noqa: BLE001 -- one library's failure must not stop the suite
         status, detail = classify(exc)
@@ -135,7 +135,7 @@ def throughput(res, lib):
 
 
 def run_rows(rows, mods, dtype, device, opts, sizes=None, quick=False, log=sys.stderr):
-    plan = [(row, n) for row in rows for n in sizes_for(row, sizes, quick)]
+    plan = [(row, n) for row in rows for n in sizes_for(row, sizes, quick, device.kind)]
     results = []
     for i, (row, n) in enumerate(plan, 1):
         t0 = time.perf_counter()

@@ -5,6 +5,9 @@
 3. 2x2 add latency <= 2x PyTorch's;
 4. the tutorial's tiny autograd step <= PyTorch's;
 5. ``python -m numtorch.demo`` wall time below the same cells run with PyTorch.
+
+Under ``--device cuda`` (``evaluate_cuda``): elementwise rows at >= 80% of the GPU's measured copy
+bandwidth; reductions, and topk/sort, within 1.5x of PyTorch CUDA's time (largest size run of each row).
 """
 from .report import bw_fraction
 
@@ -67,6 +70,38 @@ def evaluate(results, bw_gbs, startup=None):
         out.append({"target": "demo wall time below PyTorch's", "met": None,
                     "detail": "not measured (run without --quick/--no-startup, with torch importable)"})
     return out
+
+
+GPU_RATIO = 1.5
+ELEMENTWISE = ("unary", "binary", "broadcast", "chain")
+
+
+def _within(results, fams, limit, label):
+    rows = [r for r in _largest(results) if r["family"] in fams and _t(r, "numtorch") and _t(r, "torch")]
+    if not rows:
+        return {"target": label, "met": None, "detail": "not measured (rows not run, op missing or no PyTorch CUDA)"}
+    miss = [r for r in rows if _t(r, "numtorch") > limit * _t(r, "torch")]
+    return {"target": label, "met": not miss,
+            "detail": f"{len(rows) - len(miss)}/{len(rows)} rows met (" + ", ".join(
+                f"{r['row']} {r['shape']} {_t(r, 'numtorch') / _t(r, 'torch'):.2f}x" for r in rows) + ")",
+            "misses": [f"{r['row']} {r['shape']} {_t(r, 'numtorch') / _t(r, 'torch'):.2f}x" for r in miss]}
+
+
+def evaluate_cuda(results, bw_gbs, min_bytes):
+    """The GPU targets, judged like ``evaluate``'s (``min_bytes``: traffic below it is not judged)."""
+    fr = [(r, bw_fraction(r, "numtorch", bw_gbs, min_bytes)) for r in _largest(results) if r["family"] in ELEMENTWISE]
+    fr = [(r, f) for r, f in fr if f is not None]
+    low = [(r, f) for r, f in fr if f < BW_TARGET]
+    label = f"elementwise rows >= {BW_TARGET:.0%} of the device copy bandwidth"
+    if fr:       # bw_fraction is None without a bandwidth figure, so bw_gbs is set here
+        each = ", ".join(f"{r['row']} {r['shape']} {100 * f:.0f}%" for r, f in fr)
+        ew = {"target": label, "met": not low, "detail": f"{len(fr) - len(low)}/{len(fr)} rows met (of "
+              f"{bw_gbs:.1f} GB/s: {each})", "misses": [f"{r['row']} {r['shape']} {100 * f:.0f}%" for r, f in low]}
+    else:
+        ew = {"target": label, "met": None,
+              "detail": "not measured (no elementwise row above twice the L2 size, or bandwidth not measured)"}
+    return [ew, _within(results, ("reduce", "scan"), GPU_RATIO, f"reductions within {GPU_RATIO:g}x of PyTorch CUDA"),
+            _within(results, ("sort",), GPU_RATIO, f"topk and sort within {GPU_RATIO:g}x of PyTorch CUDA")]
 
 
 def format_targets(items):

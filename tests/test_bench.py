@@ -15,8 +15,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HAVE_TORCH = importlib.util.find_spec("torch") is not None
 
 
-def _run(*args, timeout=300):
-    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+def _run(*args, timeout=300, env=None):
+    env = dict(os.environ, **(env or {}), PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
     return subprocess.run([sys.executable, "-m", *args], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=timeout)
 
@@ -71,6 +71,63 @@ def test_cuda_without_device_exits_cleanly():
     assert p.returncode == 0
     if "no CUDA device" not in p.stdout:
         pytest.skip("this machine has a CUDA device for numtorch")
+
+
+GPU_ROWS = ["add", "sum", "argmax", "topk", "sort", "mlp_step"]
+
+
+def test_cuda_quick_table_under_simulator():
+    try:
+        from numba import cuda  # noqa: F401
+    except Exception as exc:  # noqa: BLE001
+        pytest.skip(f"numba.cuda is unusable here: {exc}")
+    p = _run("bench", "--device", "cuda", "--quick", "--no-torch", timeout=240,
+             env={"NUMBA_ENABLE_CUDASIM": "1", "NUMTORCH_CUDASIM": "1"})
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert "Traceback" not in p.stderr
+    assert "device cuda: numtorch on Numba CUDA simulator" in p.stdout
+    assert "NumPy column: the host (CPU) reference" in p.stdout
+    assert "device bandwidth (Numba CUDA simulator, device-to-device copy" in p.stdout
+    assert "bandwidth (STREAM" not in p.stdout
+    header, body = _table(p.stdout)
+    for col in ("NumPy", "PyTorch", "nt/pt", "nt/np", "%BW", "check"):
+        assert col in header
+    assert [ln.split()[0] for ln in body] == GPU_ROWS
+    shapes = {ln.split()[0]: ln.split()[1] for ln in body}
+    assert shapes["add"] == shapes["sum"] == "256" and shapes["sort"] == shapes["topk"] == "16x16"
+    for ln in body:
+        assert "error:" not in ln and "n/a" not in ln and "MISMATCH" not in ln, ln
+        assert ln.split()[-1] == "ok", ln
+        assert " s (" in ln or " ms (" in ln or " us (" in ln
+    assert "numtorch's .cpu() result vs NumPy" in p.stdout
+    assert "[  6/6] mlp_step" in p.stderr
+
+
+def test_cuda_rows_sizes_and_targets():
+    from bench.rows import STREAM_SIZES, grid, select, sizes_for
+    rows = {r.name: r for r in select(None, "cuda")}    # registers the rows in their usual order
+    from bench.rowgrad import BATCH, D_IN, TINY
+    from bench.targets import evaluate_cuda, format_targets
+    assert list(rows) == GPU_ROWS
+    assert [r.name for r in select("autograd", "cuda")] == ["mlp_step"]     # autograd_tiny is host-only
+    assert sizes_for(rows["add"], None, False, "cuda") == (2**26,)
+    assert sizes_for(rows["add"], None, False) == STREAM_SIZES
+    assert grid(sizes_for(rows["sort"], None, False, "cuda")[0]) == (4096, 4096)
+    assert sizes_for(rows["topk"], None, True, "cuda") == (256,) and grid(256) == (16, 16)
+    assert sizes_for(rows["mlp_step"], None, True, "cuda") == (TINY[0] * TINY[1],)
+    assert sizes_for(rows["mlp_step"], None, False, "cuda") == (BATCH * D_IN,)
+    assert sizes_for(rows["add"], (1000,), False, "cuda") == (1000,)
+
+    def res(row, family, nt, pt, nbytes=None):
+        return {"row": row, "family": family, "shape": "s", "elements": 2**26, "bytes": nbytes,
+                "libs": {"numtorch": {"status": "ok", "median_s": nt}, "torch": {"status": "ok", "median_s": pt}}}
+    results = [res("add", "binary", 1e-3, 1e-3, 3 * 2**28), res("sum", "reduce", 2e-3, 1e-3, 2**28),
+               res("topk", "sort", 1e-3, 1e-3)]
+    t = evaluate_cuda(results, 1000.0, 100 * 2**20)
+    assert [x["met"] for x in t] == [True, False, True]        # add 805 GB/s of 1000; sum 2.0x > 1.5x
+    assert t[1]["misses"] == ["sum s 2.00x"]
+    assert "[MISSED] reductions within 1.5x of PyTorch CUDA" in format_targets(t)
+    assert [x["met"] for x in evaluate_cuda([], None, 0)] == [None, None, None]
 
 
 def test_bad_arguments_fail_with_usage():
