@@ -217,10 +217,11 @@ def _bincount(self, weights=None, minlength=0):
         raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
     n = max(int(self.max()) + 1 if self.numel() else 0, minlength)
     from .creation import zeros
+    dev = self.device
     if weights is None:
-        return zeros(n, dtype=_dt.int64).index_add_(0, self, tensor(1).expand(self.numel()))
+        return zeros(n, dtype=_dt.int64, device=dev).index_add_(0, self, tensor(1, device=dev).expand(self.numel()))
     w = weights if weights.dtype.is_floating_point else weights.double()
-    return zeros(n, dtype=w.dtype if w.dtype is _dt.float32 else _dt.float64).index_add_(0, self, w)
+    return zeros(n, dtype=w.dtype if w.dtype is _dt.float32 else _dt.float64, device=dev).index_add_(0, self, w)
 
 
 def bind():
@@ -345,7 +346,7 @@ def _bind_optional(T):
             ("sorting", ("topk", "sort", "argsort", "msort", "kthvalue", "median", "nanmedian", "mode",
                          "unique", "unique_consecutive")),
             ("linalg", ("det", "slogdet")),
-            ("extras", ("ravel", "diff", "dist", "logaddexp", "cross", "kron", "heaviside", "signbit", "histc",
+            ("extras", ("ravel", "diff", "dist", "logaddexp", "cross", "kron", "heaviside", "histc",
                         "take_along_dim", "logdet", "hsplit", "vsplit", "dsplit")),
             ("linalg_ops", ("matmul", "mm", "bmm", "mv", "dot", "vdot", "outer", "ger", "addmm", "addmv",
                             "addbmm", "baddbmm", "inner", "__matmul__", "__rmatmul__"))):

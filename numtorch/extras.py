@@ -7,7 +7,7 @@ from .tensor import Tensor
 
 __all__ = ["bincount", "det", "inverse", "logdet", "diff", "dist", "hsplit", "vsplit", "dsplit", "logaddexp",
            "logaddexp2", "ravel", "searchsorted", "bucketize", "take_along_dim", "tril_indices", "triu_indices",
-           "cross", "kron", "heaviside", "signbit", "histc", "cdist", "trapezoid", "vander", "cosine_similarity"]
+           "cross", "kron", "heaviside", "histc", "cdist", "trapezoid", "vander", "cosine_similarity"]
 
 
 def bincount(input, weights=None, minlength=0):
@@ -88,7 +88,8 @@ def searchsorted(sorted_sequence, values, *, out_int32=False, right=False, side=
     """Binary search per row (NumPy's searchsorted does the search; the results are plain indices)."""
     from .creation import tensor
     side = side or ("right" if right else "left")
-    sorted_sequence._cpu_only("searchsorted")
+    if sorted_sequence.device.type != "cpu":
+        return _searchsorted_tensor(sorted_sequence, values, out_int32, side == "right", sorter)
     seq = sorted_sequence._host_values()
     scalar = not isinstance(values, Tensor)
     vals = np.asarray(values) if scalar else values._host_values()
@@ -100,6 +101,26 @@ def searchsorted(sorted_sequence, values, *, out_int32=False, right=False, side=
         res = np.stack([np.searchsorted(s, v, side=side) for s, v in
                         zip(seq.reshape(-1, seq.shape[-1]), vals.reshape(-1, vals.shape[-1]))]).reshape(vals.shape)
     return tensor(res, dtype=_dt.int32 if out_int32 else _dt.int64)
+
+
+def _searchsorted_tensor(seq, values, out_int32, right, sorter):
+    """searchsorted from tensor ops on the sequence's device: the insertion point is the count of
+    elements below (or not above) each value; NaN, the largest, goes after everything."""
+    from .creation import tensor
+    if sorter is not None:
+        seq = seq.gather(-1, sorter)
+    v = values if isinstance(values, Tensor) else tensor(values, dtype=seq.dtype, device=seq.device)
+    s = seq.detach()
+    if s.ndim == 1:
+        s = s.reshape((1,) * v.ndim + (s.shape[0],))
+    else:
+        s = s.unsqueeze(-2)
+    vv = v.detach().unsqueeze(-1)
+    below = (s <= vv) if right else (s < vv)
+    res = below.sum(-1)
+    if v.dtype.is_floating_point:
+        res = res.masked_fill(v.detach().isnan(), seq.shape[-1])
+    return res.to(_dt.int32 if out_int32 else _dt.int64)
 
 
 def bucketize(input, boundaries, *, out_int32=False, right=False):
@@ -122,18 +143,18 @@ def take_along_dim(input, indices, dim=None):
     return input.expand(xs).gather(d, indices.expand(ix))
 
 
-def _tri_indices(row, col, offset, upper, dtype):
+def _tri_indices(row, col, offset, upper, dtype, device):
     from .creation import tensor
     r, c = (np.triu_indices if upper else np.tril_indices)(row, offset, col)
-    return tensor(np.stack([r, c]), dtype=_dt.int64 if dtype is None else dtype)
+    return tensor(np.stack([r, c]), dtype=_dt.int64 if dtype is None else dtype, device=device)
 
 
 def tril_indices(row, col, offset=0, *, dtype=None, device=None, layout=None):
-    return _tri_indices(row, col, offset, False, dtype)
+    return _tri_indices(row, col, offset, False, dtype, device)
 
 
 def triu_indices(row, col, offset=0, *, dtype=None, device=None, layout=None):
-    return _tri_indices(row, col, offset, True, dtype)
+    return _tri_indices(row, col, offset, True, dtype, device)
 
 
 def cross(input, other, dim=None):
@@ -165,17 +186,24 @@ def heaviside(input, values):
                  (input > 0).to(input.dtype))
 
 
-def signbit(input):
-    if not input.dtype.is_floating_point:
-        return input < 0
-    from .creation import tensor
-    input._cpu_only("signbit")
-    return tensor(np.signbit(input._host_values()))
+def _histc_tensor(input, bins, lo, hi):
+    """histc from tensor ops, so it runs on the input's device (the range needs one host sync)."""
+    from .creation import zeros
+    x = input.detach().reshape(-1).double()
+    if lo == hi and x.numel():
+        lo, hi = x.min().item(), x.max().item()
+    if lo == hi:
+        lo, hi = lo - 1, hi + 1
+    v = x[(x >= lo) & (x <= hi)]
+    idx = ((v - lo) * (bins / (hi - lo))).floor().long().clamp(0, bins - 1)
+    ones = zeros(1, dtype=input.dtype, device=input.device).add_(1).expand(v.numel())
+    return zeros(bins, dtype=input.dtype, device=input.device).index_add_(0, idx, ones)
 
 
 def histc(input, bins=100, min=0, max=0):
     from .creation import tensor
-    input._cpu_only("histc")
+    if input.device.type != "cpu":
+        return _histc_tensor(input, bins, float(min), float(max))
     v = input._host_values().astype(np.float64).ravel()
     lo, hi = float(min), float(max)
     if lo == hi and v.size:

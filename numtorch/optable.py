@@ -243,6 +243,7 @@ _U = [  # name, kernel, promotion, grad_fn, save, ref, domain
     ("isfinite", "isfinite", ALWAYS_BOOL, None, (), np.isfinite, None),
     ("isposinf", "isposinf", ALWAYS_BOOL, None, (), np.isposinf, None),
     ("isneginf", "isneginf", ALWAYS_BOOL, None, (), np.isneginf, None),
+    ("signbit", "signbit", ALWAYS_BOOL, None, (), np.signbit, None),
     ("logical_not", "logical_not", ALWAYS_BOOL, None, (), np.logical_not, None),
     ("bitwise_not", "bitwise_not", INT_ONLY, None, (), np.invert, None),
 ]

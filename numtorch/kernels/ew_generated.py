@@ -963,6 +963,30 @@ def isneginf_f(A, A0, As, O, O0, Os, R, L, p0, p1, p2):
     return err
 
 
+def signbit_f(A, A0, As, O, O0, Os, R, L, p0, p1, p2):
+    zero = A.dtype.type(0)
+    one = A.dtype.type(1)
+    err = 0
+    for r in prange(R.shape[1]):
+        a0 = A0 + R[0, r]
+        o0 = O0 + R[1, r]
+        for j in range(L):
+            a = A[np.uint64(a0 + j * As)]
+            O[np.uint64(o0 + j * Os)] = math.copysign(one, a) < zero
+    return err
+
+
+def signbit_i(A, A0, As, O, O0, Os, R, L, p0, p1, p2):
+    err = 0
+    for r in prange(R.shape[1]):
+        a0 = A0 + R[0, r]
+        o0 = O0 + R[1, r]
+        for j in range(L):
+            a = A[np.uint64(a0 + j * As)]
+            O[np.uint64(o0 + j * Os)] = a < 0
+    return err
+
+
 def logical_not_b(A, A0, As, O, O0, Os, R, L, p0, p1, p2):
     err = 0
     for r in prange(R.shape[1]):
@@ -2144,6 +2168,9 @@ KERNELS = {
     ('isneginf', 'b'): isnan_b,
     ('isneginf', 'f'): isneginf_f,
     ('isneginf', 'i'): isnan_b,
+    ('signbit', 'b'): isnan_b,
+    ('signbit', 'f'): signbit_f,
+    ('signbit', 'i'): signbit_i,
     ('logical_not', 'b'): logical_not_b,
     ('logical_not', 'f'): logical_not_f,
     ('logical_not', 'i'): logical_not_f,

@@ -71,6 +71,7 @@ OPS = {
     "isfinite": (1, {"f": "a - a == zero", "ib": "True"}, "bool", None),
     "isposinf": (1, {"f": "a == inf", "ib": "False"}, "bool", None),
     "isneginf": (1, {"f": "a == -inf", "ib": "False"}, "bool", None),
+    "signbit": (1, {"f": "math.copysign(one, a) < zero", "i": "a < 0", "b": "False"}, "bool", None),
     "logical_not": (1, {"fi": "a == zero", "b": "not a"}, "bool", None),
     "bitwise_not": (1, {"i": "~a", "b": "not a"}, "same", None),
     "pow_scalar": (1, {"f": "a ** p0", "i": "_pow_i(a, p0)"}, "same", None),   # a ** p0

@@ -171,6 +171,10 @@ PROGRAMS = {
     "masked": lambda x: (x.masked_fill(x < 0, 0.5), x.masked_select(x > 0), (x > 0).nonzero(),
                          nt.where(x > 0, x, -x), x.clamp(-0.5, 0.5)),
     "setitem": lambda x: _setitem(x.clone()),
+    "extras": lambda x: (x.signbit(), (x * 0).signbit(), x.histc(5), (x * 3).long().abs().flatten().bincount(),
+                         nt.searchsorted(x.flatten().sort().values, x[0]), nt.bucketize(x, x[1].sort().values,
+                                                                                        right=True),
+                         nt.tril_indices(3, 4, 1, device=x.device), x.diff(dim=1), x.roll(1)),
     # products
     "matmul": lambda x: (x @ x.t(), x.t() @ x, x[0] @ x[1], nt.outer(x[0], x[1]),
                          nt.bmm(x.reshape(1, 3, 4), x.t().reshape(1, 4, 3))),

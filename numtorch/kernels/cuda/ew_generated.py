@@ -1553,6 +1553,56 @@ def isneginf_f(A, A0, O, O0, M, N, p0, p1, p2):
         i += s
 
 
+def signbit_f(A, A0, O, O0, M, N, p0, p1, p2):
+    zero = A.dtype.type(0)
+    one = A.dtype.type(1)
+    i = cuda.grid(1)
+    s = cuda.gridsize(1)
+    nd = M[0]
+    while i < N:
+        if nd == 0:
+            ai = A0 + i
+            oi = O0 + i
+        else:
+            ai = A0
+            oi = O0
+            r = i
+            for d in range(nd - 1, -1, -1):
+                sz = M[1 + d]
+                q = r // sz
+                c_ = r - q * sz
+                r = q
+                ai += c_ * M[1 + 1 * nd + d]
+                oi += c_ * M[1 + 2 * nd + d]
+        a = A[ai]
+        O[oi] = math.copysign(one, a) < zero
+        i += s
+
+
+def signbit_i(A, A0, O, O0, M, N, p0, p1, p2):
+    i = cuda.grid(1)
+    s = cuda.gridsize(1)
+    nd = M[0]
+    while i < N:
+        if nd == 0:
+            ai = A0 + i
+            oi = O0 + i
+        else:
+            ai = A0
+            oi = O0
+            r = i
+            for d in range(nd - 1, -1, -1):
+                sz = M[1 + d]
+                q = r // sz
+                c_ = r - q * sz
+                r = q
+                ai += c_ * M[1 + 1 * nd + d]
+                oi += c_ * M[1 + 2 * nd + d]
+        a = A[ai]
+        O[oi] = a < 0
+        i += s
+
+
 def logical_not_b(A, A0, O, O0, M, N, p0, p1, p2):
     i = cuda.grid(1)
     s = cuda.gridsize(1)
@@ -3900,6 +3950,9 @@ KERNELS = {
     ('isneginf', 'b'): isnan_b,
     ('isneginf', 'f'): isneginf_f,
     ('isneginf', 'i'): isnan_b,
+    ('signbit', 'b'): isnan_b,
+    ('signbit', 'f'): signbit_f,
+    ('signbit', 'i'): signbit_i,
     ('logical_not', 'b'): logical_not_b,
     ('logical_not', 'f'): logical_not_f,
     ('logical_not', 'i'): logical_not_f,
