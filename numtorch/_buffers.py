@@ -12,9 +12,9 @@ def copy_flat(src, dst):
         _ix.copy_strided(src, 0, (1,), dst, 0, (1,), (n,))
 
 
-def cast_flat(buf, np_dtype, device):
-    """``buf`` itself when it already has ``np_dtype``, else a cast copy on ``device``."""
-    if buf.dtype == np_dtype:
+def cast_flat(buf, np_dtype, device, copy=False):
+    """``buf`` itself when it already has ``np_dtype`` (unless ``copy``), else a cast copy on ``device``."""
+    if buf.dtype == np_dtype and not copy:
         return buf
     out = empty_buffer(len(buf), np_dtype, device)
     copy_flat(buf, out)

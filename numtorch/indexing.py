@@ -20,7 +20,7 @@ from . import views as _views
 from .autograd.graph import needs_grad, record
 from .autograd.grad_mode import is_grad_enabled
 from .autograd.inplace import rebase_history  # noqa: F401 (re-exported)
-from ._buffers import on
+from ._buffers import cast_flat, on
 from .kernels import index as _ix
 from .storage import empty_buffer
 from .kernels import index_extra as _ixx
@@ -70,10 +70,29 @@ def _seq_array(o):
     return tensor(o)._np()
 
 
-def _index_array(o):
-    """('int' | 'mask' | 'bad', array) for a tensor, ndarray or sequence index."""
+def _device_index(o, dev):
+    """A CUDA index tensor as a contiguous device array of its shape: the plan is built on the GPU."""
+    if dev.type == "cpu":
+        raise RuntimeError(f"indices should be either on cpu or on the same device as the indexed tensor ({dev})")
+    dt = o.dtype
+    if dt is _dt.uint8:
+        warnings.warn("indexing with dtype torch.uint8 is now deprecated, please use a dtype torch.bool "
+                      "instead.", UserWarning, stacklevel=4)
+        o, dt = o != 0, _dt.bool
+    if dt is _dt.bool:
+        return "mask", _contig_buf(o, np.bool_).reshape(o._shape)
+    if dt in _IDX:
+        return "int", _contig_buf(o, np.int64).reshape(o._shape)
+    return "bad", _contig_buf(o).reshape(o._shape)
+
+
+def _index_array(o, dev=None):
+    """('int' | 'mask' | 'bad', array) for a tensor, ndarray or sequence index (a device array for a
+    CUDA index tensor of a CUDA tensor; CPU indices of a CUDA tensor are planned on the host)."""
     if isinstance(o, Tensor):
-        dt, a = o.dtype, o._np() if o._storage.device.type == "cpu" else o.cpu()._np()   # planned on the host
+        if o._storage.device.type != "cpu":
+            return _device_index(o, dev or o.device)
+        dt, a = o.dtype, o._np()
         if dt is _dt.uint8:
             warnings.warn("indexing with dtype torch.uint8 is now deprecated, please use a dtype torch.bool "
                           "instead.", UserWarning, stacklevel=3)
@@ -87,7 +106,7 @@ def _index_array(o):
     return ("int", a.astype(np.int64)) if a.dtype.kind in "iuf" else ("bad", a)
 
 
-def _classify(o):
+def _classify(o, dev=None):
     if o is None:
         return ("none",)
     if o is Ellipsis:
@@ -101,8 +120,9 @@ def _classify(o):
     if isinstance(o, Tensor) or isinstance(o, (np.ndarray, list, tuple, str)):
         if isinstance(o, Tensor) and o.ndim == 0 and not o.dtype.is_floating_point:
             return ("bool", bool(o.item())) if o.dtype in (_dt.bool, _dt.uint8) else ("int", int(o.item()))
-        kind, a = _index_array(o)
+        kind, a = _index_array(o, dev)
         if a.ndim == 0 and kind != "bad":
+            a = a if isinstance(a, np.ndarray) else a.copy_to_host()
             return ("bool", bool(a)) if kind == "mask" else ("int", int(a))
         return ("adv", kind, a)
     try:
@@ -149,7 +169,7 @@ def _slice(x, dim, s, optimize):
 
 def _basic(x, index):
     """Apply the basic part of ``index`` (views); return (view, [(dim, kind, array)] advanced entries)."""
-    items = [_classify(o) for o in _as_tuple(index)]
+    items = [_classify(o, x.device) for o in _as_tuple(index)]
     specified = sum(c[2].ndim if c[0] == "adv" and c[1] == "mask" else 1 for c in items
                     if c[0] in ("int", "slice", "adv"))
     nd = x.ndim
@@ -230,9 +250,9 @@ def __getitem__(self, index):
         return _views.alias(v) if v is self else v
     if len(adv) == 1 and adv[0][0] == 0 and adv[0][1] == "mask" and adv[0][2].shape == v._shape \
             and v.is_contiguous() and v.ndim:
-        mask = np.ascontiguousarray(adv[0][2]).reshape(-1)
-        out = _ixx.mask_select(_contig_buf(v), on(mask, v.device))
-        saved = _new(v._shape, _dt.bool, on(mask.copy(), v.device)) if needs_grad(v) else None
+        mask = on(_flat(adv[0][2]), v.device)
+        out = _ixx.mask_select(_contig_buf(v), mask)
+        saved = _new(v._shape, _dt.bool, cast_flat(mask, np.bool_, v.device, copy=True)) if needs_grad(v) else None
         return _done(_new(out.shape, v.dtype, out), v, "IndexBackward0", (), _bw_mask_index, ctx=saved)
     return _get(v, _ixx.AdvPlan(v._shape, adv))
 
@@ -299,6 +319,11 @@ def _check_leaf(self):
                       "tensor", UserWarning, stacklevel=4)
 
 
+def _flat(a):
+    """A contiguous 1-D version of an index array (host or device)."""
+    return np.ascontiguousarray(a).reshape(-1) if isinstance(a, np.ndarray) else a.reshape(a.size)
+
+
 def _extent(t):
     return t._offset, t._offset + sum((n - 1) * s for n, s in zip(t._shape, t._stride))
 
@@ -312,10 +337,9 @@ def _index_put_core(self, adv, values, accumulate, need_plan):
                 raise IndexError(f"The shape of the mask {list(m.shape)} at index {i} does not match the shape of "
                                  f"the indexed tensor {list(self._shape)} at index {d + i}")
         plan = _ixx.AdvPlan(self._shape, adv) if need_plan else None
-        m = np.ascontiguousarray(m)
-        mst = (0,) * d + contiguous_strides(m.shape) + (0,) * (self.ndim - d - m.ndim)
-        _ix.masked_fill(self._storage.data, self._offset, self._stride, self._shape, m.reshape(-1), 0, mst,
-                        values.item())
+        mst = (0,) * d + contiguous_strides(tuple(m.shape)) + (0,) * (self.ndim - d - m.ndim)
+        _ix.masked_fill(self._storage.data, self._offset, self._stride, self._shape, on(_flat(m), self.device), 0,
+                        mst, values.item())
         return plan, values
     plan = _ixx.AdvPlan(self._shape, adv)
     rshape = plan.result_shape()
@@ -354,7 +378,7 @@ def _put_adv(self, indices):
     for i, t in enumerate(indices):
         if not isinstance(t, Tensor):
             raise TypeError(f"expected Tensor as element {i} in argument 0, but got {_tpname(t)}")
-        kind, a = _index_array(t)
+        kind, a = _index_array(t, self.device)
         adv.append((d, kind, a))
         d += a.ndim if kind == "mask" else 1
     return adv
