@@ -457,6 +457,7 @@ def test_inplace_history_matches_torch():
             np.testing.assert_allclose(res[1][3], res[0][3], err_msg=st)
 
 
+@pytest.mark.cpu_only
 def test_strided_row_gather():
     b = np.random.default_rng(4).standard_normal((40, 50)).astype(np.float32)
     rows = np.random.default_rng(5).integers(0, 50, 20)
