@@ -125,7 +125,7 @@ def empty_cache():
 
 
 def _empty_buffer(n, np_dtype):
-    _check_available()
+    # No availability check: a CUDA device object only reaches here once creation has checked it.
     from .kernels import cuda as _kc
     return _kc.empty(n, np_dtype)
 

@@ -5,6 +5,8 @@ copied over once, see ``as_device``). Size-1 dims are dropped and adjacent dims 
 the rest travels in one cached int64 metadata array, so a kernel compiles once per dtype signature,
 never per ndim or shape. Integer division by zero is not reported (PyTorch CUDA does not either).
 """
+import math
+
 import numpy as np
 from numba import cuda
 
@@ -14,9 +16,9 @@ from numtorch.kernels.elementwise import _POW_F, _POW_I
 from numtorch.kernels.scalar_ops import OPS
 
 _CLS = {"f": "f", "i": "i", "u": "i", "b": "b"}
-_JITTED = {}          # generated function name -> cuda kernel
-_META = {}            # (shape, strides...) -> device metadata
-_CONTIG_META = None
+_JITTED = {}          # generated function name, or (op, class) -> cuda kernel
+_META = {}            # (shape, strides...) -> (device metadata, operand extents)
+_RESOLVED = {}        # (op, dtypes...) -> dtype class
 
 
 def _kernel(op, cls):
@@ -24,6 +26,7 @@ def _kernel(op, cls):
     k = _JITTED.get(raw.__name__)
     if k is None:
         k = _JITTED[raw.__name__] = cuda.jit(cache=True)(raw)
+    _JITTED[(op, cls)] = k
     return k
 
 
@@ -66,13 +69,10 @@ def _variant(op, cls, p0):
     return op, p0
 
 
-def _meta(shape, sts):
-    """Device metadata ``[nd, shape..., strides per operand...]`` after dropping size-1 dims and
-    merging dims that are contiguous in every operand; ``[0]`` when all are plain contiguous."""
-    key = (shape,) + sts
-    m = _META.get(key)
-    if m is not None:
-        return m
+def _plan(shape, sts):
+    """(device metadata ``[nd, shape..., strides per operand...]``, per-operand (lowest, highest)
+    element reached) after dropping size-1 dims and merging dims contiguous in every operand;
+    metadata ``[0]`` means every operand is plainly contiguous."""
     sh, st = [], [[] for _ in sts]
     for d in range(len(shape)):
         size = shape[d]
@@ -90,40 +90,42 @@ def _meta(shape, sts):
         vals = (0,)
     else:
         vals = (len(sh),) + tuple(sh) + tuple(v for s in st for v in s)
-    if len(_META) > 4096:
-        _META.clear()
-    m = _META[key] = dev_ints(vals)
-    return m
-
-
-def _check(ops, shape, sts):
-    n = 1
-    for s in shape:
-        n *= s
-    if n == 0:
-        return 0
-    for (buf, off), x in zip(ops, sts):
-        lo = off + sum((k - 1) * s for k, s in zip(shape, x) if s < 0)
-        hi = off + sum((k - 1) * s for k, s in zip(shape, x) if s > 0)
-        if lo < 0 or hi >= len(buf):
-            raise IndexError("elementwise: an operand reaches past the end of its buffer")
-    return n
+    ext = tuple((sum((k - 1) * s for k, s in zip(shape, x) if s < 0),
+                 sum((k - 1) * s for k, s in zip(shape, x) if s > 0)) for x in sts)
+    return dev_ints(vals), ext
 
 
 def _run(op, arity, bufs, offs, sts, shape, p0, p1, p2):
-    bufs = [as_device(b) for b in bufs]
-    cls = _resolve(op, arity, tuple(b.dtype for b in bufs))
-    shape = tuple(shape)
-    sts = tuple(tuple(s) for s in sts)
-    n = _check(list(zip(bufs, offs)), shape, sts)
+    bufs = [as_device(b) if b.__class__ is np.ndarray else b for b in bufs]
+    key = (op,) + tuple(b.dtype for b in bufs)
+    cls = _RESOLVED.get(key)
+    if cls is None:
+        cls = _RESOLVED[key] = _resolve(op, arity, key[1:])
+    try:
+        pkey = (shape,) + sts
+        plan = _META.get(pkey)
+    except TypeError:               # lists instead of tuples
+        shape, sts = tuple(shape), tuple(tuple(x) for x in sts)
+        pkey, plan = (shape,) + sts, None
+    n = math.prod(shape)
     if n == 0:
         return
-    name, p0 = _variant(op, cls, float(p0))
-    k = _kernel(name, cls)
+    if plan is None:
+        if len(_META) > 4096:
+            _META.clear()
+        plan = _META[pkey] = _plan(shape, sts)
+    meta, ext = plan
+    for b, o, (lo, hi) in zip(bufs, offs, ext):
+        if o + lo < 0 or o + hi >= len(b):
+            raise IndexError("elementwise: an operand reaches past the end of its buffer")
+    if p0.__class__ is not float:
+        p0 = float(p0)
+    name, p0 = _variant(op, cls, p0)
+    k = _JITTED.get((name, cls)) or _kernel(name, cls)
     args = []
     for b, o in zip(bufs, offs):
-        args += (b, int(o))
-    k[launch(n)](*args, _meta(shape, sts), n, p0, float(p1), float(p2))
+        args += (b, o)
+    k[launch(n)](*args, meta, n, p0, float(p1), float(p2))
 
 
 def unary(op, x, x_off, x_strides, out, out_off, out_strides, shape, p0=0.0, p1=0.0, p2=0.0):
