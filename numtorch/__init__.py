@@ -10,7 +10,6 @@ from .device import device
 from .shape import Size
 from .tensor import Tensor, is_tensor
 from . import _methods
-from .dlpack import from_dlpack
 from .creation import (tensor, as_tensor, from_numpy, empty, zeros, ones, full, empty_like, zeros_like, ones_like,
                        full_like, arange, linspace, logspace, eye, FloatTensor, DoubleTensor, HalfTensor,
                        LongTensor, IntTensor, ShortTensor, CharTensor, ByteTensor, BoolTensor,
@@ -83,6 +82,12 @@ def is_complex(input):
 def compile(model=None, **kwargs):
     """Identity (numtorch kernels are already compiled)."""
     return model if model is not None else (lambda m: m)
+
+
+def from_dlpack(ext_tensor):
+    """``torch.from_dlpack`` (``numtorch.dlpack`` loads on first use: ctypes structures cost import time)."""
+    from .dlpack import from_dlpack as _f
+    return _f(ext_tensor)
 
 
 def __getattr__(name):

@@ -224,8 +224,27 @@ def _bincount(self, weights=None, minlength=0):
     return zeros(n, dtype=w.dtype if w.dtype is _dt.float32 else _dt.float64, device=dev).index_add_(0, self, w)
 
 
+def _dlpack_stubs(T):
+    """DLPack / CUDA array interface entry points that load ``numtorch.dlpack`` on first use (it then
+    rebinds the real ones)."""
+    def __dlpack__(self, *, stream=None, max_version=None, dl_device=None, copy=None):
+        from . import dlpack
+        return dlpack.__dlpack__(self, stream=stream, max_version=max_version, dl_device=dl_device, copy=copy)
+
+    def __dlpack_device__(self):
+        from . import dlpack
+        return dlpack.__dlpack_device__(self)
+
+    def _cai(self):
+        from . import dlpack
+        return dlpack._cuda_array_interface(self)
+    T.__dlpack__, T.__dlpack_device__ = __dlpack__, __dlpack_device__
+    T.__cuda_array_interface__ = property(_cai)
+
+
 def bind():
     T = Tensor
+    _dlpack_stubs(T)
     for name, f in _pw.PUBLIC.items():
         if not hasattr(T, name):
             setattr(T, name, f)
