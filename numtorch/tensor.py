@@ -359,7 +359,9 @@ class Tensor:
     __hash__ = object.__hash__
 
     def __reduce_ex__(self, proto):
-        return (_rebuild, (np.array(self._host_values()), self.dtype.name, self._requires_grad))
+        dev = self._storage.device
+        args = (np.array(self._host_values()), self.dtype.name, self._requires_grad)
+        return (_rebuild, args if dev.type == "cpu" else args + (str(dev),))
 
     def __deepcopy__(self, memo):
         c = self.detach().clone()
@@ -380,9 +382,9 @@ class Tensor:
         return self.to(other.dtype)
 
 
-def _rebuild(arr, dtype_name, requires_grad):
+def _rebuild(arr, dtype_name, requires_grad, device=None):
     from .creation import tensor as _tensor
-    return _tensor(arr, dtype=_dt.to_dtype(dtype_name), requires_grad=requires_grad)
+    return _tensor(arr, dtype=_dt.to_dtype(dtype_name), requires_grad=requires_grad, device=device)
 
 
 # Scripts print ``type(t)``: PyTorch shows <class 'torch.Tensor'>.

@@ -305,6 +305,14 @@ def test_copy_between_devices_and_inplace():
     assert a.sum().item() == 0
 
 
+def test_pickle_and_deepcopy_keep_the_device():
+    import copy
+    import pickle
+    t = nt.tensor([[1.5, 2.0]], device="cuda", requires_grad=True)
+    for u in (pickle.loads(pickle.dumps(t)), copy.deepcopy(t)):
+        assert u.is_cuda and u.requires_grad and u.tolist() == [[1.5, 2.0]]
+
+
 def test_backward_through_device_moves():
     w = nt.tensor([1.0, 2.0, 3.0], requires_grad=True)
     y = (w.cuda() * 2).sum()
