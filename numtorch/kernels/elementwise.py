@@ -84,10 +84,9 @@ def _dtype_name(dt):
         return str(dt)
 
 
-def _resolve(op, arity, dts, num):
-    """Validate dtypes; cache ``(kernel, special, other dtypes...)`` under (op, key dtype number) so
-    later calls only compare the other dtypes by identity (NumPy's builtin dtypes are singletons).
-    ``special(kernel, p0) -> (kernel, p0)`` picks a variant by the parameter, or is None."""
+def check_dtypes(op, arity, dts):
+    """The compute dtype after checking the buffers' dtypes ``dts`` (inputs..., output) for ``op``
+    (shared with the CUDA twins)."""
     row = OPS.get(op)
     if row is None or row[0] != arity:
         raise ValueError(f"unknown {arity}-ary elementwise op {op!r}")
@@ -102,6 +101,14 @@ def _resolve(op, arity, dts, num):
     want = comp if row[2] == "same" else np.dtype(np.bool_)
     if out != want:
         raise TypeError(f"{op}: output buffer must be {want}, got {out}")
+    return comp
+
+
+def _resolve(op, arity, dts, num):
+    """Validate dtypes; cache ``(kernel, special, other dtypes...)`` under (op, key dtype number) so
+    later calls only compare the other dtypes by identity (NumPy's builtin dtypes are singletons).
+    ``special(kernel, p0) -> (kernel, p0)`` picks a variant by the parameter, or is None."""
+    comp = check_dtypes(op, arity, dts)
     cls = _CLS.get(comp.kind)
     if comp == np.float32 and (op, "F") in _g.KERNELS:
         cls = "F"       # float32-specific body (vectorised exp/log/tanh)

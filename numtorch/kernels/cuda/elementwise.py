@@ -12,8 +12,7 @@ from numba import cuda
 
 from numtorch.kernels.cuda import as_device, dev_ints, launch
 from numtorch.kernels.cuda import ew_generated as _g
-from numtorch.kernels.elementwise import _POW_F, _POW_I
-from numtorch.kernels.scalar_ops import OPS
+from numtorch.kernels.elementwise import _POW_F, _POW_I, check_dtypes
 
 _CLS = {"f": "f", "i": "i", "u": "i", "b": "b"}
 _JITTED = {}          # generated function name, or (op, class) -> cuda kernel
@@ -31,20 +30,7 @@ def _kernel(op, cls):
 
 
 def _resolve(op, arity, dts):
-    row = OPS.get(op)
-    if row is None or row[0] != arity:
-        raise ValueError(f"unknown {arity}-ary elementwise op {op!r}")
-    ins, out = dts[:-1], dts[-1]
-    if op == "where":
-        if ins[0] != np.bool_:
-            raise TypeError("where: the condition buffer must be bool")
-        ins = ins[1:]
-    comp = ins[0]
-    if any(d != comp for d in ins):
-        raise TypeError(f"{op}: inputs must share one compute dtype, got {[str(d) for d in ins]}")
-    want = comp if row[2] == "same" else np.dtype(np.bool_)
-    if out != want:
-        raise TypeError(f"{op}: output buffer must be {want}, got {out}")
+    comp = check_dtypes(op, arity, dts)
     cls = _CLS.get(comp.kind)
     if comp == np.float16 or (op, cls) not in _g.KERNELS:
         from numtorch.kernels.elementwise import _dtype_name
