@@ -113,7 +113,7 @@ UNARY_F = {  # op -> (reference, input domain)
     'erf': (verf, None), 'erfc': (verfc, None), 'floor': (np.floor, None), 'ceil': (np.ceil, None),
     'round': (np.round, (-5, 5)), 'trunc': (np.trunc, None), 'frac': (lambda x: x - np.trunc(x), None),
     'isnan': (np.isnan, None), 'isinf': (np.isinf, None), 'isfinite': (np.isfinite, None),
-    'isposinf': (np.isposinf, None), 'isneginf': (np.isneginf, None), 'logical_not': (np.logical_not, None),
+    'isposinf': (np.isposinf, None), 'isneginf': (np.isneginf, None), 'signbit': (np.signbit, None), 'logical_not': (np.logical_not, None),
 }
 F32_SUBSET = ['exp', 'log', 'sigmoid', 'tanh', 'rsqrt', 'erf', 'round']
 
