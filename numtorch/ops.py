@@ -304,7 +304,7 @@ def inplace(name, self, *others, params=(), ctx=None, promote_extra=()):
 
 def _copy_data(dst, src):
     """Strided copy with cast, ``src`` broadcast to ``dst`` (no autograd, no version bump)."""
-    if dst._storage.device.type != "cpu" or src._storage.device.type != "cpu":
+    if dst._storage.device != src._storage.device:
         from . import cuda as _cuda
         return _cuda.copy_between(dst, src)
     st = broadcast_strides(src._shape, src._stride, dst._shape) if src._shape != dst._shape else src._stride
