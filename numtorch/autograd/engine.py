@@ -17,7 +17,7 @@ def _shape_str(shape):
 
 def sum_to_meta(g, meta, node=None, index=0):
     """Reduce a broadcast gradient back to an input's (shape, dtype, device)."""
-    shape, dtype, _ = meta
+    shape, dtype, device = meta
     gs = g._shape
     if gs != shape:
         lead = len(gs) - len(shape)
@@ -32,6 +32,8 @@ def sum_to_meta(g, meta, node=None, index=0):
             g = g.reshape(shape)
     if g.dtype is not dtype and dtype.is_floating_point:
         g = g.to(dtype)
+    if device is not None and g._storage.device is not device and g._storage.device != device:
+        g = g.to(device)            # a 0-d CPU input of a CUDA op gets its gradient on the CPU
     return g
 
 
