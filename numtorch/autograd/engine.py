@@ -72,10 +72,12 @@ def _implicit_grads(tensors, grads):
             g = _ones_like(t)
         elif not hasattr(g, "_vc"):
             from ..creation import tensor
-            g = tensor(g, dtype=t.dtype)
+            g = tensor(g, dtype=t.dtype, device=t.device)
         if g._shape != t._shape:
             raise RuntimeError(f"Mismatch in shape: grad_output[{i}] has a shape of torch.Size({list(g._shape)}) "
                                f"and output[{i}] has a shape of torch.Size({list(t._shape)}).")
+        if g._storage.device != t._storage.device:
+            raise RuntimeError(f"invalid gradient at index {i} - expected device {t.device} but got {g.device}")
         out.append(g)
     return out
 

@@ -322,6 +322,8 @@ def test_backward_through_device_moves():
     v = nt.tensor([1.0, 2.0], device="cuda", requires_grad=True)
     (v.cpu() ** 2).sum().backward()
     assert v.grad.is_cuda and v.grad.tolist() == [2.0, 4.0]
+    with pytest.raises(RuntimeError, match="invalid gradient at index 0 - expected device cuda:0 but got cpu"):
+        (v * 2).backward(nt.ones(2))
     s = nt.tensor(2.0, requires_grad=True)          # a 0-d CPU operand of a CUDA op
     (v * s).sum().backward()
     assert s.grad.device.type == "cpu" and s.grad.item() == 3.0
