@@ -120,6 +120,23 @@ def memory_allocated(device=None):
     return _kc.allocated()
 
 
+def max_memory_allocated(device=None):
+    """Peak of ``memory_allocated`` since the start or the last ``reset_peak_memory_stats``."""
+    if not is_available():
+        return 0
+    from .kernels import cuda as _kc
+    return _kc.peak()
+
+
+def reset_peak_memory_stats(device=None):
+    if is_available():
+        from .kernels import cuda as _kc
+        _kc.peak(reset=True)
+
+
+memory_reserved = memory_allocated
+
+
 def empty_cache():
     """Numba frees device memory when the last reference goes; nothing is cached to release."""
 

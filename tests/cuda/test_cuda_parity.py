@@ -283,8 +283,10 @@ def test_device_api_and_repr():
     assert isinstance(nt.cuda.get_device_name(), str)
     nt.cuda.synchronize()
     before = nt.cuda.memory_allocated()
+    nt.cuda.reset_peak_memory_stats()
     big = nt.empty(1000, device="cuda")
     assert nt.cuda.memory_allocated() >= before + 4000
+    assert nt.cuda.max_memory_allocated() >= nt.cuda.memory_allocated()
     del big
     import gc
     gc.collect()

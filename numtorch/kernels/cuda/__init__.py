@@ -21,7 +21,7 @@ _BLOCKS_PER_SM = 32
 _LAUNCH = {}                      # size class -> (blocks, threads)
 _INTS = {}                        # tuple of ints -> device int64 array
 _HOST = {}                        # id(host scalar buffer) -> (host array, device copy)
-_LIVE = [0]                       # bytes held by live buffers from ``empty``
+_LIVE = [0, 0]                    # bytes held by live buffers from ``empty``, and their peak
 
 
 def _lock_sim_shared_arrays():
@@ -91,6 +91,8 @@ def empty(n, np_dtype):
     buf = cuda.device_array(int(n), dtype=np_dtype)
     nbytes = int(n) * np.dtype(np_dtype).itemsize
     _LIVE[0] += nbytes
+    if _LIVE[0] > _LIVE[1]:
+        _LIVE[1] = _LIVE[0]
     # Views (slices, reshapes) share the allocation, not the array object: watch the allocation.
     owner = buf._ary if SIM else buf.gpu_data
     weakref.finalize(owner, _release, nbytes)
@@ -99,6 +101,12 @@ def empty(n, np_dtype):
 
 def allocated():
     return _LIVE[0]
+
+
+def peak(reset=False):
+    if reset:
+        _LIVE[1] = _LIVE[0]
+    return _LIVE[1]
 
 
 def dev_ints(values):
