@@ -246,6 +246,21 @@ def test_training_step_on_device():
     same(out["cpu"], out["cuda"], 1e-5)
 
 
+def test_memory_is_stable_over_a_training_loop():
+    w = nt.randn(4, 3, device="cuda", requires_grad=True)
+    x = nt.randn(5, 4, device="cuda")
+    seen = []
+    for _ in range(12):
+        loss = (x @ w).relu().pow(2).mean()
+        loss.backward()
+        with nt.no_grad():
+            w -= 0.01 * w.grad
+            w.grad.zero_()
+        del loss
+        seen.append(nt.cuda.memory_allocated())
+    assert len(set(seen[2:])) == 1, seen
+
+
 def test_mixed_devices_raise():
     a, b = nt.ones(2, device="cuda"), nt.ones(2)
     msg = "Expected all tensors to be on the same device, but found at least two devices, cuda:0 and cpu!"
