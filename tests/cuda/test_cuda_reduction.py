@@ -55,6 +55,17 @@ def test_reduce_every_op(op):
     _reduce_both(op, _data(20, np.float64), 2, 5, 2, _OUT.get(op, np.float64), **kw)
 
 
+@pytest.mark.parametrize('op', R._OPS)
+def test_reduce_every_op_columns(op):
+    """inner >= _COL_MIN: a thread per column (coalesced reads) instead of a block per column."""
+    assert C._COL_MIN <= 6
+    kw = {'p': 3.0} if op == 'norm' else {}
+    x = _data(2 * 5 * 6, np.float64)
+    x[7] = np.nan
+    _reduce_both(op, x, 2, 5, 6, _OUT.get(op, np.float64), **kw)
+    _reduce_both(op, _data(3 * 4 * 8, np.float32), 3, 4, 8, _OUT.get(op, np.float32), **kw)
+
+
 @pytest.mark.parametrize('layout', [(1, 7, 1), (3, 1, 2), (1, 4, 3), (2, 3, 1)])
 @pytest.mark.parametrize('op', ['sum', 'var', 'amax'])
 def test_reduce_layouts(op, layout):

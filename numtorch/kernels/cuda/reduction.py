@@ -32,6 +32,7 @@ __all__ = ['reduce', 'arg_reduce', 'scan', 'softmax', 'softmax_backward', 'log_s
 MAXV = 11                        # plain NaN-propagating max (logsumexp's shift, softmax's max)
 _SH = 256                        # shared-memory tree size: >= block_threads(), a power of two
 _CHUNK = 64 if SIM else 4096     # fewest reduced elements worth a block of their own
+_COL_MIN = 4 if SIM else 32      # inner size from which a thread per column reads coalesced
 _INF = float('inf')
 _NAN = float('nan')
 _EXP_MAX = 709.782712893384      # log(DBL_MAX): exp above it is inf
@@ -170,11 +171,11 @@ def _store(post, out, t, s, div, p, c, j, hasc):
 
 
 @cuda.jit(device=True)
-def _part_basic(code, x, base, k0, k1, inner, init):
-    """This thread's SUM/PROD/NANSUM/CNTNZ/CNTVALID partial of x[base + k*inner], k in k0..k1."""
+def _part_basic(code, x, base, k0, k1, inner, init, first, step):
+    """This thread's SUM/PROD/NANSUM/CNTNZ/CNTVALID partial of x[base + k*inner], k = k0 + first,
+    k0 + first + step, ... below k1."""
     s = init
-    k = k0 + cuda.threadIdx.x
-    step = cuda.blockDim.x
+    k = k0 + first
     while k < k1:
         v = x[base + k * inner]
         if code == SUM:
@@ -194,15 +195,14 @@ def _part_basic(code, x, base, k0, k1, inner, init):
 
 
 @cuda.jit(device=True)
-def _part_flt(code, x, base, k0, k1, inner, p, cv):
+def _part_flt(code, x, base, k0, k1, inner, p, cv, first, step):
     """This thread's float64 statistic: sum |x-c| or (x-c)**2, max/min |x|, max x, sum |x|**p, sum exp(x-c)."""
     s = 0.0
     if code == ABSMIN:
         s = _INF
     elif code == MAXV:
         s = -_INF
-    k = k0 + cuda.threadIdx.x
-    step = cuda.blockDim.x
+    k = k0 + first
     while k < k1:
         v = np.float64(x[base + k * inner])
         if code == ABSDEV:
@@ -227,7 +227,7 @@ def _basic_body(code, post, x, out, ntask, n, inner, nch, div, p, c, hasc, init,
     t = cuda.blockIdx.x
     while t < ntask:
         base, k0, k1, j = _task(t, n, inner, nch)
-        s = _tree(code, sh, _part_basic(code, x, base, k0, k1, inner, init))
+        s = _tree(code, sh, _part_basic(code, x, base, k0, k1, inner, init, cuda.threadIdx.x, cuda.blockDim.x))
         if cuda.threadIdx.x == 0:
             _store(post, out, t, s, div, p, c, j, hasc)
         t += cuda.gridDim.x
@@ -252,10 +252,31 @@ def _k_flt(code, post, x, out, ntask, n, inner, nch, div, p, c, hasc):
     while t < ntask:
         base, k0, k1, j = _task(t, n, inner, nch)
         cv = _shift(c, j, hasc) if code == EXPDEV else (np.float64(c[j]) if hasc != 0 else 0.0)
-        s = _tree(code, sh, _part_flt(code, x, base, k0, k1, inner, p, cv))
+        s = _tree(code, sh, _part_flt(code, x, base, k0, k1, inner, p, cv, cuda.threadIdx.x, cuda.blockDim.x))
         if cuda.threadIdx.x == 0:
             _store(post, out, t, s, div, p, c, j, hasc)
         t += cuda.gridDim.x
+
+
+# Column reductions (inner >= _COL_MIN): a block per column would read with stride ``inner``
+# (uncoalesced); instead each thread reduces one column serially, so a warp reads 32 adjacent elements.
+@cuda.jit(cache=True)
+def _k_col_basic(code, post, x, out, ntask, n, inner, nch, div, p, c, hasc, init):
+    t = cuda.grid(1)
+    while t < ntask:
+        base, k0, k1, j = _task(t, n, inner, nch)
+        _store(post, out, t, _part_basic(code, x, base, k0, k1, inner, init, 0, 1), div, p, c, j, hasc)
+        t += cuda.gridsize(1)
+
+
+@cuda.jit(cache=True)
+def _k_col_flt(code, post, x, out, ntask, n, inner, nch, div, p, c, hasc):
+    t = cuda.grid(1)
+    while t < ntask:
+        base, k0, k1, j = _task(t, n, inner, nch)
+        cv = _shift(c, j, hasc) if code == EXPDEV else (np.float64(c[j]) if hasc != 0 else 0.0)
+        _store(post, out, t, _part_flt(code, x, base, k0, k1, inner, p, cv, 0, 1), div, p, c, j, hasc)
+        t += cuda.gridsize(1)
 
 
 @cuda.jit(cache=True)
@@ -508,7 +529,13 @@ def _run(code, post, x, outer, n, inner, out, div=1.0, p=2.0, c=None, facc=False
     dst, ps = (out, post) if nch == 1 else (empty(ntask, np.float64 if f64 else np.int64), P_NONE)
     cc, hasc = (_nocentre(), 0) if c is None else (c, 1)
     div, p = float(div), float(p)
-    if fl:
+    if inner >= _COL_MIN:
+        init = np.float64(code == PROD) if f64 else np.int64(code == PROD)
+        if fl:
+            _k_col_flt[launch(ntask)](code, ps, x, dst, ntask, n, inner, nch, div, p, cc, hasc)
+        else:
+            _k_col_basic[launch(ntask)](code, ps, x, dst, ntask, n, inner, nch, div, p, cc, hasc, init)
+    elif fl:
         _k_flt[_grid(ntask)](code, ps, x, dst, ntask, n, inner, nch, div, p, cc, hasc)
     elif f64:
         _k_basic_f[_grid(ntask)](code, ps, x, dst, ntask, n, inner, nch, div, p, cc, hasc,
