@@ -183,7 +183,8 @@ def test_arg_reduce_ties_and_nan(op):
                   0, 2, -4, 7, 7, -4,
                   -np.inf, np.inf, -np.inf, np.inf, 0, 0], np.float32)
     _arg_both(op, x, 5, 6, 1)
-    _arg_both(op, x, 1, 5, 6)  # columns: inner > 1
+    _arg_both(op, x, 1, 5, 6)  # columns: inner > 1 (a thread per column: inner >= _COL_MIN)
+    _arg_both(op, x[:15], 1, 5, 3)  # narrow columns: a block per column
 
 
 @pytest.mark.parametrize('dtype', [np.float64, np.int64, np.int32, np.bool_, np.uint8])

@@ -361,6 +361,23 @@ def _k_arg(x, ov, oi, ntask, n, inner, nch, want_max, has_vals):
 
 
 @cuda.jit(cache=True)
+def _k_arg_col(x, ov, oi, m, n, inner, want_max, has_vals):
+    """Columns (inner >= _COL_MIN): a thread per output scans its column, reads coalesced per warp."""
+    j = cuda.grid(1)
+    while j < m:
+        o = j // inner
+        base = o * n * inner + j - o * inner
+        b = np.int64(0)
+        for k in range(1, n):
+            if _beats(x, base, inner, b, k, want_max):
+                b = k
+        oi[j] = b
+        if has_vals:
+            ov[j] = x[base + b * inner]
+        j += cuda.gridsize(1)
+
+
+@cuda.jit(cache=True)
 def _k_arg_finish(x, part, ov, oi, nout, n, nch, inner, want_max, has_vals):
     j = cuda.grid(1)
     while j < nout:
@@ -616,7 +633,9 @@ def arg_reduce(op, x, outer, n, inner, out_values, out_indices):
     ov = _dflat(out_values, 'out_values') if has_vals else x  # x: a typed stand-in, never written
     want_max = op in ('max', 'argmax')
     nch = _nch(m, n)
-    if nch == 1:
+    if nch == 1 and inner >= _COL_MIN:
+        _k_arg_col[launch(m)](x, ov, out_indices, m, n, inner, want_max, has_vals)
+    elif nch == 1:
         _k_arg[_grid(m)](x, ov, out_indices, m, n, inner, 1, want_max, has_vals)
     else:
         part = empty(m * nch, np.int64)
