@@ -382,7 +382,7 @@ class Tensor:
         return self.to(other.dtype)
 
 
-def _rebuild(arr, dtype_name, requires_grad, device=None):
+def _rebuild(arr, dtype_name, requires_grad, device="cpu"):
     from .creation import tensor as _tensor
     return _tensor(arr, dtype=_dt.to_dtype(dtype_name), requires_grad=requires_grad, device=device)
 
