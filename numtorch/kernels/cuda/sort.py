@@ -7,6 +7,8 @@ distinct, (key, index) is a strict total order whose sorted form is exactly the 
 Segments of up to ``CAP`` elements are bitonic-sorted in shared memory (one block per segment, padded
 with keys above every real key); longer rows are then merged in global memory, one launch per
 doubling of the run width, each element placing itself by a binary search in the partner run.
+``topk`` with k <= ``SELECT_K`` skips the sort: k block-reduction passes per row, each picking the
+smallest (key, index) strictly above the previous pick.
 """
 import numpy as np
 from numba import cuda, int64, uint64
@@ -19,6 +21,9 @@ from numtorch.kernels.sort import _prep
 CAP = 128 if SIM else 1024
 MAX_THREADS = 256                 # >= block_threads(): size of the per-thread shared arrays
 _SCAN_PER = 4 if SIM else 16      # items per thread of a scan block
+SELECT_K = 16                     # topk with k up to this selects (k passes over the row), no sort
+_SELECT_ROWS = 64                   # ... unless fewer rows than this are each longer than _SELECT_N
+_SELECT_N = 1 << 16
 _PAD = np.uint64((1 << 64) - 1)   # pad key: with its index beyond the row, it sorts after every key
 _U0 = np.uint64(0)
 
@@ -169,6 +174,47 @@ def _gather(x, ki, rows, n, k, ov, oi, vals):
         if vals:
             ov[e] = x[r * n + i]
         e += s
+
+
+@cuda.jit(cache=True)
+def _topk_select(x, rows, n, k, mode, top, absinf, allones, inv, pad, ov, oi):
+    """Per row, pass j: the smallest (key ^ inv, index) strictly above pass j-1's pick, found by a
+    block reduction, is output j: the row is read k times and never sorted."""
+    bk = cuda.shared.array(MAX_THREADS, uint64)
+    bi = cuda.shared.array(MAX_THREADS, int64)
+    tid, nt = cuda.threadIdx.x, cuda.blockDim.x
+    h0 = 1
+    while h0 < nt:
+        h0 *= 2
+    h0 //= 2
+    r = cuda.blockIdx.x
+    while r < rows:
+        base = r * n
+        pk, pi = _U0, np.int64(-1)        # below every (key, index >= 0)
+        for j in range(k):
+            ck, ci = pad, n               # above every real pair; k <= n leaves a real one
+            t = tid
+            while t < n:
+                kt = _key(x[base + t], mode, top, absinf, allones, inv)
+                if _less(pk, pi, kt, t) and _less(kt, t, ck, ci):
+                    ck, ci = kt, t
+                t += nt
+            bk[tid], bi[tid] = ck, ci
+            cuda.syncthreads()
+            h = h0
+            while h > 0:
+                if tid < h and tid + h < nt:
+                    ok, oj = bk[tid + h], bi[tid + h]
+                    if _less(ok, oj, bk[tid], bi[tid]):
+                        bk[tid], bi[tid] = ok, oj
+                cuda.syncthreads()
+                h //= 2
+            pk, pi = bk[0], bi[0]
+            if tid == 0:
+                oi[r * k + j] = pi
+                ov[r * k + j] = x[base + pi]
+            cuda.syncthreads()            # everyone has read bk[0] before the next pass writes it
+        r += cuda.gridDim.x
 
 
 @cuda.jit(cache=True)
@@ -382,8 +428,18 @@ def argsort(x, rows, n, descending, stable, out_indices):
 
 def topk(x, rows, n, k, largest, sorted, out_values, out_indices):
     """k largest/smallest per row into (rows, k), best first, ties by lowest index, NaN largest;
-    always sorted. The caller validates 0 <= k <= n."""
-    _sort(x, rows, n, k, largest, out_values, out_indices, True)
+    always sorted (as the CPU, also for sorted=False). The caller validates 0 <= k <= n."""
+    if k > SELECT_K or (rows < _SELECT_ROWS and n > _SELECT_N):
+        # A few very long rows would leave all but a few SMs idle in the one-block-per-row selection.
+        return _sort(x, rows, n, k, largest, out_values, out_indices, True)
+    if rows and k:
+        xu, (mode, top, absinf, allones) = _prep(x)
+        nt = 32                                     # no more threads than a short row can use
+        while nt < n and nt < block_threads(MAX_THREADS):
+            nt *= 2
+        _topk_select[_blocks(rows), min(nt, block_threads(MAX_THREADS))](
+            xu, rows, n, k, mode, top, absinf, allones, allones if largest else _U0, _PAD,
+            out_values.view(xu.dtype), out_indices)
 
 
 def kthvalue(x, rows, n, k, out_values, out_indices):
