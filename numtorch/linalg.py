@@ -1,6 +1,7 @@
 """``torch.linalg``: norms (differentiable, via numtorch reductions), matmul, and det / slogdet / inv / solve.
 
-det, slogdet, inv and solve compute with NumPy's LAPACK (float16 in float32). Their gradients are
+det, slogdet, inv and solve compute with NumPy's LAPACK (float16 in float32), or for CUDA tensors with
+the LU kernels of ``numtorch.kernels.cuda.linalg`` (same results, same errors). Their gradients are
 PyTorch's closed forms written with numtorch ops (det: g*det*inv(A)^T, inv: -inv^T g inv^T,
 solve: gB = solve(A^T, g), gA = -gB X^T), so they are differentiable, twice included, for
 invertible matrices; at singular matrices det's gradient raises (PyTorch uses an SVD there).
@@ -113,14 +114,73 @@ def _lapack(fn, fname, *arrays):
         with np.errstate(all="ignore"):
             return fn(*arrays)
     except np.linalg.LinAlgError:
-        raise LinAlgError(f"linalg.{fname}: The diagonal element is zero, the {fname} could not be completed "
-                          "because the input matrix is singular.") from None
+        raise _singular(fname) from None
+
+
+def _singular(fname):
+    return LinAlgError(f"linalg.{fname}: The diagonal element is zero, the {fname} could not be completed "
+                       "because the input matrix is singular.")
+
+
+# CUDA tensors: LU factorization and substitution on the device (numtorch.kernels.cuda.linalg), on a
+# contiguous float32/float64 scratch copy; results stay on the device.
+
+def _on_cuda(*ts):
+    return any(t._storage.device.type != "cpu" for t in ts)
+
+
+def _cuda_k():
+    from .kernels._device import cuda_impl
+    return cuda_impl("linalg")
+
+
+def _dev_copy(t, shape=None):
+    """Contiguous device copy of t (broadcast to ``shape``), float16 promoted to float32."""
+    from .ops import _cast_contiguous
+    t = t.detach()
+    cnp = np.float32 if t.dtype is _dt.float16 else t.dtype.np
+    return _cast_contiguous(t if shape is None else t.expand(*shape), cnp)
+
+
+def _dev_wrap(buf, shape, dt, dev):
+    if buf.dtype != dt.np:          # float16, computed in float32
+        from .ops import _cast_contiguous
+        buf = _cast_contiguous(Tensor._from_buffer(buf, shape, _dt.float32, dev), dt.np)
+    return Tensor._from_buffer(buf, shape, dt, dev)
+
+
+def _det_cuda(A):
+    bs = A._shape[:-2]
+    return _dev_wrap(_cuda_k().det(_dev_copy(A), math.prod(bs), A._shape[-1]), bs, A.dtype, A.device)
+
+
+def _slogdet_cuda(A):
+    bs = A._shape[:-2]
+    s, l = _cuda_k().slogdet(_dev_copy(A), math.prod(bs), A._shape[-1])
+    return _dev_wrap(s, bs, A.dtype, A.device), _dev_wrap(l, bs, A.dtype, A.device)
+
+
+def _inv_cuda(A):
+    res, singular = _cuda_k().inv(_dev_copy(A), math.prod(A._shape[:-2]), A._shape[-1])
+    if singular:
+        raise _singular("inv")
+    return _dev_wrap(res, A._shape, A.dtype, A.device)
+
+
+def _solve_cuda(A, B, vec):
+    b = B.detach().unsqueeze(-1) if vec else B
+    n, k = b._shape[-2:]
+    batch = tuple(np.broadcast_shapes(A._shape[:-2], b._shape[:-2]))
+    x = _dev_copy(b, batch + (n, k))
+    if _cuda_k().solve(_dev_copy(A), A._shape[:-2], x, batch, n, k):
+        raise _singular("solve")
+    return _dev_wrap(x, batch + ((n,) if vec else (n, k)), A.dtype, A.device)
 
 
 def det(A, *, out=None):
     """Determinant of (batches of) square matrices (LinalgDetBackward0)."""
     _square(A, "det")
-    res = _wrap(np.linalg.det(_host(A)), A.dtype, A.device)
+    res = _det_cuda(A) if _on_cuda(A) else _wrap(np.linalg.det(_host(A)), A.dtype, A.device)
     if needs_grad(A):
         def bw(node, g):
             a, d = node.saved_tensors
@@ -132,8 +192,11 @@ def det(A, *, out=None):
 def slogdet(A, *, out=None):
     """(sign, log|det|); the gradient flows through logabsdet (inv(A)^T)."""
     _square(A, "slogdet")
-    s, l = np.linalg.slogdet(_host(A))
-    sign, logabs = _wrap(s, A.dtype, A.device), _wrap(l, A.dtype, A.device)
+    if _on_cuda(A):
+        sign, logabs = _slogdet_cuda(A)
+    else:
+        s, l = np.linalg.slogdet(_host(A))
+        sign, logabs = _wrap(s, A.dtype, A.device), _wrap(l, A.dtype, A.device)
     if needs_grad(A):
         def bw(node, gs, gl):
             (a,) = node.saved_tensors
@@ -147,7 +210,7 @@ def slogdet(A, *, out=None):
 def inv(A, *, out=None):
     """Matrix inverse (LinalgInvExBackward0); singular input raises LinAlgError."""
     _square(A, "inv")
-    res = _wrap(_lapack(np.linalg.inv, "inv", _host(A)), A.dtype, A.device)
+    res = _inv_cuda(A) if _on_cuda(A) else _wrap(_lapack(np.linalg.inv, "inv", _host(A)), A.dtype, A.device)
     if needs_grad(A):
         def bw(node, g):
             (ai,) = node.saved_tensors
@@ -160,7 +223,7 @@ def inv(A, *, out=None):
 def inv_ex(A, *, check_errors=False):
     from .creation import zeros
     from .return_types import linalg_inv_ex
-    return linalg_inv_ex((inv(A), zeros(A._shape[:-2], dtype=_dt.int32)))
+    return linalg_inv_ex((inv(A), zeros(A._shape[:-2], dtype=_dt.int32, device=A.device)))
 
 
 def solve(A, B, *, left=True, out=None):
@@ -168,6 +231,9 @@ def solve(A, B, *, left=True, out=None):
     _square(A, "solve")
     if not left:
         return solve(A.mT, B.mT).mT
+    if _on_cuda(A, B):
+        from .ops import _check_device
+        _check_device(A, B)
     if A.dtype is not B.dtype:
         raise RuntimeError(f"linalg.solve: Expected A and B to have the same dtype, but found A of type "
                            f"{A.dtype.short} and B of type {B.dtype.short} instead.")
@@ -177,12 +243,15 @@ def solve(A, B, *, left=True, out=None):
     if rows != n:
         raise RuntimeError(f"linalg.solve: Incompatible shapes of A and B for the equation AX = B ({n}x{n} and "
                            f"{rows}x{1 if vec else B._shape[-1]})")
-    b = _host(B)[..., None] if vec else _host(B)
-    a = _host(A)
-    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
-    x = _lapack(np.linalg.solve, "solve", np.broadcast_to(a, batch + a.shape[-2:]),
-                np.broadcast_to(b, batch + b.shape[-2:]))
-    res = _wrap(x[..., 0] if vec else x, A.dtype, A.device)
+    if _on_cuda(A):
+        res = _solve_cuda(A, B, vec)
+    else:
+        b = _host(B)[..., None] if vec else _host(B)
+        a = _host(A)
+        batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+        x = _lapack(np.linalg.solve, "solve", np.broadcast_to(a, batch + a.shape[-2:]),
+                    np.broadcast_to(b, batch + b.shape[-2:]))
+        res = _wrap(x[..., 0] if vec else x, A.dtype, A.device)
     if needs_grad(A, B):
         def bw(node, g):
             a_, x_ = node.saved_tensors
