@@ -96,9 +96,7 @@ _DEV_OUT = _DEV_FLOAT + tuple(np.dtype(d) for d in (np.int64, np.int32, np.int16
 
 
 def _cuda_dev(device):
-    """The CUDA device a factory targets (validated), or None for the CPU."""
-    if device is None:
-        return None
+    """The CUDA device a factory targets (validated; None means the default device), or None for the CPU."""
     from .creation import _dev
     d = _dev(device)
     return d if d.type == "cuda" else None
