@@ -196,23 +196,3 @@ def view_strides(old_shape, old_strides, new_shape):
     if view_d != -1:
         return None
     return tuple(new_strides)
-
-
-def coalesce(shape, *stride_lists):
-    """Merge adjacent dims that are contiguous in every operand; drop size-1 dims."""
-    dims = [i for i, s in enumerate(shape) if s != 1]
-    if not dims:
-        return (), tuple(() for _ in stride_lists)
-    out_shape = [shape[dims[0]]]
-    outs = [[st[dims[0]]] for st in stride_lists]
-    for i in dims[1:]:
-        s = shape[i]
-        if all(o[-1] == st[i] * s for o, st in zip(outs, stride_lists)):
-            out_shape[-1] *= s
-            for o, st in zip(outs, stride_lists):
-                o[-1] = st[i]
-        else:
-            out_shape.append(s)
-            for o, st in zip(outs, stride_lists):
-                o.append(st[i])
-    return tuple(out_shape), tuple(tuple(o) for o in outs)

@@ -242,17 +242,22 @@ def _move(src, so, ss, dst, do, ds, shape, numel):
 
 
 # ----------------------------------------------------------------------------- cast
-@njit(cache=True, error_model='numpy')
-def _f2i(v, wide):
+def _f2i_body(v, wide):
     # x86/torch semantics: truncate toward zero; NaN/out of range -> INT_MIN of the 32- or
-    # 64-bit conversion (narrower ints then wrap, so NaN -> 0 for int8/int16/uint8).
+    # 64-bit conversion (narrower ints then wrap, so NaN -> 0 for int8/int16/uint8). Through
+    # float64, so on a GPU a float16 never meets the half->int instruction (it rounds to nearest).
+    # Also jitted as a CUDA device function by kernels/cuda/copy.py.
+    x = np.float64(v)
     if wide:
-        if v >= -9.223372036854775808e18 and v < 9.223372036854775808e18:
-            return np.int64(v)
+        if x >= -9.223372036854775808e18 and x < 9.223372036854775808e18:
+            return np.int64(x)
         return np.int64(-9223372036854775807 - 1)
-    if v > -2147483649.0 and v < 2147483648.0:
-        return np.int64(v)
+    if x > -2147483649.0 and x < 2147483648.0:
+        return np.int64(x)
     return np.int64(-2147483648)
+
+
+_f2i = njit(cache=True, error_model='numpy')(_f2i_body)
 
 
 @njit(cache=True, error_model='numpy')

@@ -181,6 +181,8 @@ def _scatter_par(a, ao, ast, asd, an, idx, istr, b, bo, bst, shape, op, alpha, r
 
 
 def _gather_call(x, xo, xs, dim, xn, idx, istr, shape, out):
+    if on_device(out):
+        return cuda_impl("index")._gather_call(x, xo, xs, dim, xn, idx, istr, shape, out)
     shape = list(shape) or [1]
     numel = _numel(shape)
     if numel == 0:
@@ -205,16 +207,12 @@ def gather(x, x_off, x_strides, idx, idx_shape, dim, out, dim_size=0):
 
     ``dim_size`` (x.shape[dim]) is only used to wrap negative indices (torch rejects them).
     """
-    if on_device(out):
-        return cuda_impl("index").gather(x, x_off, x_strides, idx, idx_shape, dim, out, dim_size)
     shape = _ints(idx_shape)
     return _gather_call(x, x_off, _ints(x_strides), dim, dim_size, idx, _contig(shape), shape, out)
 
 
 def index_select(x, x_off, x_strides, shape, dim, idx, out):
     """out (contiguous, shape[dim] = len(idx)) = x.index_select(dim, idx)."""
-    if on_device(out):
-        return cuda_impl("index").index_select(x, x_off, x_strides, shape, dim, idx, out)
     shape = _ints(shape)
     oshape = list(shape)
     oshape[dim] = idx.size
@@ -227,6 +225,8 @@ _OPS = {None: 0, 'add': 1, 'sum': 1, 'multiply': 2, 'prod': 2, 'amax': 3, 'amin'
 
 
 def _scatter_call(a, ao, ast, dim, an, idx, istr, b, bo, bst, shape, op, alpha):
+    if on_device(a):
+        return cuda_impl("index")._scatter_call(a, ao, ast, dim, an, idx, istr, b, bo, bst, shape, op, alpha)
     shape = list(shape) or [1]
     numel = _numel(shape)
     if numel == 0:
@@ -257,6 +257,11 @@ def _scatter_call(a, ao, ast, dim, an, idx, istr, b, bo, bst, shape, op, alpha):
         _scatter_rows(*args[:-1], 0, rows, 0, shape[-1], -(1 << 62), 1 << 62)
 
 
+def _is_buf(x):
+    """A host or device buffer (anything else is a scalar source)."""
+    return isinstance(x, np.ndarray) or on_device(x)
+
+
 def scatter(self_buf, self_off, self_strides, idx, idx_shape, dim, src, src_off, src_strides,
             reduce=None, dim_size=None):
     """In-place torch.scatter / scatter_reduce(include_self=True) over idx (contiguous, idx_shape).
@@ -265,11 +270,8 @@ def scatter(self_buf, self_off, self_strides, idx, idx_shape, dim, src, src_off,
     (or pass a 1-element buffer with zero strides). ``dim_size`` (self.shape[dim]) only matters
     for wrapping negative indices.
     """
-    if on_device(self_buf):
-        return cuda_impl("index").scatter(self_buf, self_off, self_strides, idx, idx_shape, dim, src, src_off,
-                                          src_strides, reduce, dim_size)
     shape = _ints(idx_shape)
-    if not isinstance(src, np.ndarray):
+    if not _is_buf(src):
         src, src_off, src_strides = _scalar_src(src, self_buf.dtype), 0, [0] * len(shape)
     n = self_buf.size if dim_size is None else dim_size
     _scatter_call(self_buf, self_off, _ints(self_strides), dim, n, idx, _contig(shape), src,
@@ -282,7 +284,7 @@ def _index_scatter(self_buf, self_off, self_strides, shape, dim, idx, src, op, a
     sshape[dim] = idx.size
     istr = [0] * len(shape)
     istr[dim] = 1
-    if isinstance(src, np.ndarray) and src.ndim > 0:
+    if _is_buf(src) and src.ndim > 0:
         bst = _contig(sshape)
     else:
         src, bst = _scalar_src(src, self_buf.dtype), [0] * len(shape)
@@ -292,20 +294,14 @@ def _index_scatter(self_buf, self_off, self_strides, shape, dim, idx, src, op, a
 
 def index_add(self_buf, self_off, self_strides, shape, dim, idx, src, alpha=1):
     """self.index_add_(dim, idx, src, alpha=alpha); shape is self's, src contiguous."""
-    if on_device(self_buf):
-        return cuda_impl("index").index_add(self_buf, self_off, self_strides, shape, dim, idx, src, alpha)
     _index_scatter(self_buf, self_off, self_strides, shape, dim, idx, src, 'add', alpha)
 
 
 def index_copy(self_buf, self_off, self_strides, shape, dim, idx, src):
     """self.index_copy_(dim, idx, src); src contiguous with shape[dim] = len(idx)."""
-    if on_device(self_buf):
-        return cuda_impl("index").index_copy(self_buf, self_off, self_strides, shape, dim, idx, src)
     _index_scatter(self_buf, self_off, self_strides, shape, dim, idx, src, None, 1)
 
 
 def index_fill(self_buf, self_off, self_strides, shape, dim, idx, value):
     """self.index_fill_(dim, idx, value)."""
-    if on_device(self_buf):
-        return cuda_impl("index").index_fill(self_buf, self_off, self_strides, shape, dim, idx, value)
     _index_scatter(self_buf, self_off, self_strides, shape, dim, idx, value, None, 1)

@@ -13,6 +13,7 @@ from numba import njit, prange
 from . import parallel_ok
 from ._device import cuda_impl, on_device
 from . import index as _index
+from .copy import _numel, coalesce
 from .index import _bits, _nchunks
 
 PARALLEL = True                  # switch off to force the serial kernels
@@ -284,24 +285,14 @@ def block_offsets(shape, strides, base=0):
     return off
 
 
-def post_block(shape, strides):
-    """(nq, qs, qoffs) for the trailing block: arithmetic when its dims coalesce to one."""
-    sh, st = [], []
-    for n, s in zip(shape, strides):
-        if n == 1:
-            continue
-        if sh and st[-1] == s * n:
-            sh[-1] *= n
-            st[-1] = s
-        else:
-            sh.append(int(n))
-            st.append(int(s))
-    nq = 1
-    for n in shape:
-        nq *= int(n)
+def post_block(shape, strides, offsets=block_offsets):
+    """(nq, qs, qoffs) for the trailing block: arithmetic when its dims coalesce to one, else the
+    element offsets from ``offsets`` (the CUDA twin passes its device version)."""
+    sh, (st,) = coalesce([int(n) for n in shape], [int(s) for s in strides])
+    nq = _numel([int(n) for n in shape])
     if len(sh) <= 1:
         return nq, (st[0] if st else 1), np.empty(0, np.int64)
-    return nq, 0, block_offsets(sh, st)
+    return nq, 0, offsets(sh, st)
 
 
 # ----------------------------------------------------------------------------- the plan

@@ -372,17 +372,22 @@ def _run_add(code, post, x, outer, n, inner, out, div=1.0, p=2.0, c=None):
     return out
 
 
-def _norm(x, outer, n, inner, out, p):
-    p = float(p)
+def norm_plan(p):
+    """(statistic code, post-op) of a p-norm (shared with the CUDA twin)."""
     if p == 2.0:
-        return _run_add(SQDEV, P_SQRTDIV, x, outer, n, inner, out)
+        return SQDEV, P_SQRTDIV
     if p == 1.0:
-        return _run_add(ABSDEV, P_NONE, x, outer, n, inner, out)
+        return ABSDEV, P_NONE
     if p == np.inf or p == -np.inf:
-        return _run_add(ABSMAX if p > 0 else ABSMIN, P_NONE, x, outer, n, inner, out)
+        return (ABSMAX if p > 0 else ABSMIN), P_NONE
     if p == 0.0:
-        return _run_add(CNTNZ, P_NONE, x, outer, n, inner, out)
-    return _run_add(POWSUM, P_ROOT, x, outer, n, inner, out, p=p)
+        return CNTNZ, P_NONE
+    return POWSUM, P_ROOT
+
+
+def _norm(x, outer, n, inner, out, p):
+    code, post = norm_plan(float(p))
+    return _run_add(code, post, x, outer, n, inner, out, p=float(p))
 
 
 _EMPTY_FILL = {'sum': 0, 'nansum': 0, 'prod': 1, 'mean': np.nan, 'nanmean': np.nan, 'all': True,

@@ -11,7 +11,7 @@ import numpy as np
 from numba import cuda
 
 from . import as_device, dev_ints, empty, launch
-from ..copy import _coalesce2, _contig, _ints, _numel
+from ..copy import _coalesce2, _contig, _f2i_body, _ints, _numel
 
 _UINT = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
 
@@ -35,19 +35,7 @@ def _offsets(i, meta, nd):
     return so, do
 
 
-@cuda.jit(device=True)
-def _f2i(v, wide):
-    # Same rules as the CPU _f2i: truncate toward zero; NaN/out of range -> INT_MIN of the 32- or
-    # 64-bit conversion. Through float64 so a float16 value is never converted to int directly
-    # (the half->int instruction rounds to nearest).
-    x = np.float64(v)
-    if wide:
-        if x >= -9.223372036854775808e18 and x < 9.223372036854775808e18:
-            return np.int64(x)
-        return np.int64(-9223372036854775807 - 1)
-    if x > -2147483649.0 and x < 2147483648.0:
-        return np.int64(x)
-    return np.int64(-2147483648)
+_f2i = cuda.jit(device=True)(_f2i_body)           # the CPU cast's float->int rule, compiled for the GPU
 
 
 @cuda.jit(device=True)

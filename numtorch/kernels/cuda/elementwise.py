@@ -10,6 +10,7 @@ import math
 import numpy as np
 from numba import cuda
 
+from numtorch.kernels.copy import coalesce
 from numtorch.kernels.cuda import as_device, dev_ints, launch
 from numtorch.kernels.cuda import ew_generated as _g
 from numtorch.kernels.elementwise import _POW_F, _POW_I, check_dtypes
@@ -59,19 +60,7 @@ def _plan(shape, sts):
     """(device metadata ``[nd, shape..., strides per operand...]``, per-operand (lowest, highest)
     element reached) after dropping size-1 dims and merging dims contiguous in every operand;
     metadata ``[0]`` means every operand is plainly contiguous."""
-    sh, st = [], [[] for _ in sts]
-    for d in range(len(shape)):
-        size = shape[d]
-        if size == 1:
-            continue
-        if sh and all(s[-1] == x[d] * size for s, x in zip(st, sts)):
-            sh[-1] *= size
-            for s, x in zip(st, sts):
-                s[-1] = x[d]
-        else:
-            sh.append(size)
-            for s, x in zip(st, sts):
-                s.append(x[d])
+    sh, st = coalesce(shape, *sts)
     if all(len(s) <= 1 and (not s or s[0] == 1) for s in st):
         vals = (0,)
     else:

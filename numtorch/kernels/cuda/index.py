@@ -1,5 +1,6 @@
-"""CUDA twins of index.py: check_range, wrap_negative, gather/index_select, scatter/index_add/index_copy/
-index_fill.
+"""CUDA twins of index.py: check_range, wrap_negative and the two cores ``_gather_call`` and
+``_scatter_call`` that the CPU gather/index_select and scatter/index_add/index_copy/index_fill prepare
+arguments for (the CPU entry points hand over at those cores, so argument handling exists once).
 
 Layouts and the iteration shape S are the CPU ones (see kernels/index.py); S with its strides travels
 as one cached int64 device array. gather and plain-assignment scatter run one thread per element of S
@@ -11,8 +12,7 @@ meet, so this is race free and applies updates in the CPU order, at the price of
 import numpy as np
 from numba import cuda
 
-from .._device import on_device
-from ..copy import _contig, _ints, _numel, _scalar_src
+from ..copy import _numel
 from . import as_device, dev_ints, empty, launch
 from .copy import _bits, as_dtype
 
@@ -114,22 +114,6 @@ def _gather_call(x, xo, xs, dim, xn, idx, istr, shape, out):
     return out
 
 
-def gather(x, x_off, x_strides, idx, idx_shape, dim, out, dim_size=0):
-    """torch.gather: out[p] = x[p with p[dim] = idx[p]]; idx and out contiguous of idx_shape."""
-    shape = _ints(idx_shape)
-    return _gather_call(x, x_off, _ints(x_strides), dim, dim_size, idx, _contig(shape), shape, out)
-
-
-def index_select(x, x_off, x_strides, shape, dim, idx, out):
-    """out (contiguous, shape[dim] = len(idx)) = x.index_select(dim, idx)."""
-    shape = _ints(shape)
-    oshape = list(shape)
-    oshape[dim] = idx.size
-    istr = [0] * len(shape)
-    istr[dim] = 1
-    return _gather_call(x, x_off, _ints(x_strides), dim, shape[dim], idx, istr, oshape, out)
-
-
 # ----------------------------------------------------------------------------- scatter
 @cuda.jit(device=True)
 def _soffsets(r, meta, nd, skip):
@@ -228,47 +212,3 @@ def _scatter_call(a, ao, ast, dim, an, idx, istr, b, bo, bst, shape, op, alpha):
     else:
         nf = numel // shape[dim]
         _scatter_fiber[launch(nf)](a, *args, b, int(bo), meta, int(dim), op, a.dtype.type(alpha), nf)
-
-
-def _is_buf(x):
-    return on_device(x) or isinstance(x, np.ndarray)
-
-
-def scatter(self_buf, self_off, self_strides, idx, idx_shape, dim, src, src_off, src_strides,
-            reduce=None, dim_size=None):
-    """In-place torch.scatter / scatter_reduce(include_self=True) on device buffers (see the CPU one)."""
-    shape = _ints(idx_shape)
-    if not _is_buf(src):
-        src, src_off, src_strides = _scalar_src(src, self_buf.dtype), 0, [0] * len(shape)
-    n = self_buf.size if dim_size is None else dim_size
-    _scatter_call(self_buf, self_off, _ints(self_strides), dim, n, idx, _contig(shape), src,
-                  src_off, _ints(src_strides), shape, reduce, 1)
-
-
-def _index_scatter(self_buf, self_off, self_strides, shape, dim, idx, src, op, alpha):
-    shape = _ints(shape)
-    sshape = list(shape)
-    sshape[dim] = idx.size
-    istr = [0] * len(shape)
-    istr[dim] = 1
-    if _is_buf(src) and src.ndim > 0:
-        bst = _contig(sshape)
-    else:
-        src, bst = _scalar_src(src, self_buf.dtype), [0] * len(shape)
-    _scatter_call(self_buf, self_off, _ints(self_strides), dim, shape[dim], idx, istr, src, 0,
-                  bst, sshape, op, alpha)
-
-
-def index_add(self_buf, self_off, self_strides, shape, dim, idx, src, alpha=1):
-    """self.index_add_(dim, idx, src, alpha=alpha); shape is self's, src contiguous."""
-    _index_scatter(self_buf, self_off, self_strides, shape, dim, idx, src, 'add', alpha)
-
-
-def index_copy(self_buf, self_off, self_strides, shape, dim, idx, src):
-    """self.index_copy_(dim, idx, src); src contiguous with shape[dim] = len(idx)."""
-    _index_scatter(self_buf, self_off, self_strides, shape, dim, idx, src, None, 1)
-
-
-def index_fill(self_buf, self_off, self_strides, shape, dim, idx, value):
-    """self.index_fill_(dim, idx, value)."""
-    _index_scatter(self_buf, self_off, self_strides, shape, dim, idx, value, None, 1)

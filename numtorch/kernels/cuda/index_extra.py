@@ -13,6 +13,7 @@ from numba import cuda
 from . import as_device, dev_ints, empty, launch
 from .copy import _bits
 from .masked import _dev, acc_index_k, bcast_strides, block_offs_k, compact
+from .. import index_extra as _cpu
 from ..copy import _numel
 
 _ATOMIC = {np.dtype(t) for t in (np.float32, np.float64, np.int32, np.int64, np.uint32, np.uint64)}
@@ -218,21 +219,8 @@ def block_offsets(shape, strides, base=0):
 
 
 def post_block(shape, strides):
-    """(nq, qs, qoffs) for the trailing block: arithmetic when its dims coalesce to one."""
-    sh, st = [], []
-    for n, s in zip(shape, strides):
-        if n == 1:
-            continue
-        if sh and st[-1] == s * n:
-            sh[-1] *= n
-            st[-1] = s
-        else:
-            sh.append(int(n))
-            st.append(int(s))
-    nq = _numel([int(n) for n in shape])
-    if len(sh) <= 1:
-        return nq, (st[0] if st else 1), np.empty(0, np.int64)
-    return nq, 0, block_offsets(sh, st)
+    """(nq, qs, qoffs) for the trailing block, offsets on the device (see the CPU one)."""
+    return _cpu.post_block(shape, strides, block_offsets)
 
 
 # ----------------------------------------------------------------------------- the plan

@@ -20,7 +20,7 @@ import numpy as np
 from numba import cuda, float64, int64
 
 from numtorch.kernels.cuda import SIM, _sm_count, block_threads, empty, launch
-from numtorch.kernels.reduction import (_BASIC, _EMPTY_FILL, _FLOAT_ONLY, _OPS, ABSDEV, ABSMAX,
+from numtorch.kernels.reduction import (norm_plan, _BASIC, _EMPTY_FILL, _FLOAT_ONLY, _OPS, ABSDEV, ABSMAX,
                                         ABSMIN, CNTNZ, CNTVALID, EXPDEV, NANSUM, P_ALL, P_DIV,
                                         P_LOGADD, P_NONE, P_ROOT, P_SQRTDIV, POWSUM, PROD, SQDEV, SUM,
                                         _check, needs_nonempty)
@@ -566,16 +566,8 @@ def _run(code, post, x, outer, n, inner, out, div=1.0, p=2.0, c=None, facc=False
 
 
 def _norm(x, outer, n, inner, out, p):
-    p = float(p)
-    if p == 2.0:
-        return _run(SQDEV, P_SQRTDIV, x, outer, n, inner, out)
-    if p == 1.0:
-        return _run(ABSDEV, P_NONE, x, outer, n, inner, out)
-    if p == np.inf or p == -np.inf:
-        return _run(ABSMAX if p > 0 else ABSMIN, P_NONE, x, outer, n, inner, out)
-    if p == 0.0:
-        return _run(CNTNZ, P_NONE, x, outer, n, inner, out, facc=True)
-    return _run(POWSUM, P_ROOT, x, outer, n, inner, out, p=p)
+    code, post = norm_plan(float(p))
+    return _run(code, post, x, outer, n, inner, out, p=float(p), facc=code == CNTNZ)
 
 
 def reduce(op, x, outer, n, inner, out, correction=1, p=2.0):
