@@ -90,11 +90,26 @@ def from_dlpack(ext_tensor):
     return _f(ext_tensor)
 
 
+# Sub-packages and names that load on first use (``torch.nn``, ``torch.save``) so `import numtorch` stays fast.
+_LAZY_MODULES = frozenset(("cuda", "linalg", "testing", "viz", "version", "utils", "nn", "optim", "special",
+                           "distributions", "distributed", "func", "backends", "profiler", "accelerator",
+                           "serialization", "fft", "amp", "jit", "overrides", "hub", "onnx", "multiprocessing"))
+_LAZY_NAMES = {"save": "serialization", "load": "serialization", "add_safe_globals": "serialization",
+               "safe_globals": "serialization"}
+
+
 def __getattr__(name):
     # Heavier sub-modules load on first use so `import numtorch` stays fast.
     import importlib
-    if name in ("cuda", "linalg", "testing", "viz", "version", "utils"):
-        return importlib.import_module(f"numtorch.{name}")
+    if name in _LAZY_MODULES:
+        try:
+            return importlib.import_module(f"numtorch.{name}")
+        except ModuleNotFoundError as e:
+            if e.name != f"numtorch.{name}":
+                raise
+            raise AttributeError(f"module 'numtorch' has no attribute '{name}'") from None
+    if name in _LAZY_NAMES:
+        return getattr(importlib.import_module(f"numtorch.{_LAZY_NAMES[name]}"), name)
     for mod in ("indexing", "joining", "sorting", "linalg_ops", "extras"):
         try:
             m = importlib.import_module(f"numtorch.{mod}")
