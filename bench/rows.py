@@ -60,6 +60,12 @@ def register(row):
 def all_rows():
     if not REGISTRY:
         from . import rowdefs, rowgrad  # noqa: F401 -- registering happens on import
+        import importlib
+        import pkgutil
+        from . import __path__ as _here
+        for info in sorted(pkgutil.iter_modules(_here), key=lambda i: i.name):
+            if info.name.startswith("rows_"):      # one file of rows per training-stack family
+                importlib.import_module(f"{__package__}.{info.name}")
     return list(REGISTRY)
 
 
