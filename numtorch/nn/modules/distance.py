@@ -1,2 +1,30 @@
-"""Placeholder: filled in by the owner of this module family."""
-__all__ = []
+"""PairwiseDistance and CosineSimilarity modules."""
+from .._functional import distance as F
+from .module import Module
+
+__all__ = ["PairwiseDistance", "CosineSimilarity"]
+
+
+class PairwiseDistance(Module):
+    """``nn.PairwiseDistance(p=2.0, eps=1e-6, keepdim=False)``."""
+
+    def __init__(self, p=2.0, eps=1e-6, keepdim=False):
+        super().__init__()
+        self.norm = p
+        self.eps = eps
+        self.keepdim = keepdim
+
+    def forward(self, x1, x2):
+        return F.pairwise_distance(x1, x2, self.norm, self.eps, self.keepdim)
+
+
+class CosineSimilarity(Module):
+    """``nn.CosineSimilarity(dim=1, eps=1e-8)``."""
+
+    def __init__(self, dim=1, eps=1e-8):
+        super().__init__()
+        self.dim = dim
+        self.eps = eps
+
+    def forward(self, x1, x2):
+        return F.cosine_similarity(x1, x2, self.dim, self.eps)
