@@ -1,5 +1,5 @@
 """``torch.nn``: modules, parameters, ``functional``, ``init`` and ``utils``."""
-from .parameter import Parameter  # noqa: F401
+from .parameter import Buffer, Parameter, UninitializedBuffer, UninitializedParameter  # noqa: F401
 from .modules import *  # noqa: F401,F403
 from .modules import Module  # noqa: F401
 from . import functional  # noqa: F401
