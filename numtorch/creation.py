@@ -48,8 +48,9 @@ def _finish(t, requires_grad):
 
 def _from_host_array(arr, dtype, device, requires_grad=False):
     """A new tensor holding a contiguous copy of ``arr`` converted to ``dtype``."""
-    buf = np.ascontiguousarray(arr, dtype=dtype.np).reshape(-1)
-    if buf is arr or (arr.base is not None and np.shares_memory(buf, arr)):
+    with np.errstate(over="ignore", invalid="ignore"):       # PyTorch overflows to inf silently
+        buf = np.ascontiguousarray(arr, dtype=dtype.np).reshape(-1)
+    if np.may_share_memory(buf, arr):      # reshape(-1) of an owning array is a view of it
         buf = buf.copy()
     t = Tensor._from_buffer(buf, arr.shape, dtype)
     if device.type != "cpu":
@@ -57,8 +58,9 @@ def _from_host_array(arr, dtype, device, requires_grad=False):
     return _finish(t, requires_grad)
 
 
-def _infer(data):
-    """NumPy array plus PyTorch's inferred dtype for nested Python data."""
+def _infer(data, target=None):
+    """NumPy array plus PyTorch's inferred dtype for nested Python data. Nested Python numbers convert
+    straight to ``target`` when given (one rounding, as PyTorch does), never through the inferred dtype."""
     if isinstance(data, Tensor):
         return data._host_values(), data.dtype
     if isinstance(data, np.ndarray):
@@ -68,14 +70,22 @@ def _infer(data):
     if isinstance(data, bool):
         return np.asarray(data), _dt.bool
     if isinstance(data, numbers.Integral):
-        return np.asarray(data, dtype=np.int64), _dt.int64
+        if target is None or not target.is_floating_point:
+            if not -2 ** 63 <= int(data) < 2 ** 63:
+                raise ValueError("Overflow when unpacking long long")
+            return np.asarray(data, dtype=np.int64), _dt.int64
+        return np.asarray(float(data)), _dt.int64
     if isinstance(data, numbers.Real):
         return np.asarray(data, dtype=np.float64), _dt.get_default_dtype()
     if isinstance(data, (list, tuple)):
         dt = _scan(data)
+        conv = target if target is not None else dt
         try:
-            arr = np.array(_unwrap(data), dtype=None if dt is None else dt.np)
-        except ValueError as e:
+            with np.errstate(over="ignore", invalid="ignore"):
+                arr = np.array(_unwrap(data), dtype=None if conv is None else conv.np)
+        except (ValueError, OverflowError) as e:
+            if isinstance(e, OverflowError):
+                raise ValueError("Overflow when unpacking long long") from None
             raise ValueError(_ragged_message(data) or str(e)) from None
         if arr.dtype == object:
             raise ValueError(_ragged_message(data) or "could not convert data to a tensor")
@@ -138,8 +148,9 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
         warnings.warn("To copy construct from a tensor, it is recommended to use sourceTensor.detach().clone() "
                       "or sourceTensor.detach().clone().requires_grad_(True), rather than "
                       "torch.tensor(sourceTensor).", UserWarning, stacklevel=2)
-    arr, inferred = _infer(data)
-    dt = _dt.to_dtype(dtype) if dtype is not None else inferred
+    req = _dt.to_dtype(dtype) if dtype is not None else None
+    arr, inferred = _infer(data, req)
+    dt = req if req is not None else inferred
     return _from_host_array(np.asarray(arr), dt, _dev(device), requires_grad)
 
 
