@@ -74,7 +74,9 @@ def _bw_neg(node, g):
 
 
 def _unary(fn):
-    return lambda node, g: (fn(g, *_sv(node)),)
+    f = lambda node, g: (fn(g, *_sv(node)),)  # noqa: E731
+    f.__wrapped__ = fn
+    return f
 
 
 _bw = {
@@ -317,3 +319,224 @@ ALIASES = {"true_divide": "div", "multiply": "mul", "subtract": "sub", "greater"
            "less": "lt", "less_equal": "le", "not_equal": "ne", "absolute": "abs", "negative": "neg",
            "arctan": "atan", "arcsin": "asin", "arccos": "acos", "arctan2": "atan2", "arcsinh": "asinh",
            "arccosh": "acosh", "arctanh": "atanh", "fix": "trunc"}
+
+
+# -- activations (nn.functional): fused forward and backward kernels ------------------------------------
+# Each backward runs one fused kernel ``<kernel>_backward(grad, input, params)``; under create_graph it
+# uses the composite formula instead (differentiable tensor ops), so double backward works.
+
+def _where(c, a, b):
+    from .ops import where
+    return where(c, a, b)
+
+
+def _act_bw(kernel, composite):
+    def bw(node, g):
+        (x,) = _sv(node)
+        from .autograd.grad_mode import is_grad_enabled
+        if is_grad_enabled():
+            return (composite(g, x, *node.ctx),)
+        from .ops import elementwise
+        return (elementwise(kernel, g, x, params=node.ctx),)
+    return bw
+
+
+def _c_gelu(g, x):
+    return g * (0.5 * (1 + (x * 0.7071067811865476).erf()) + x * ((x * x * -0.5).exp() * 0.3989422804014327))
+
+
+def _c_gelu_tanh(g, x):
+    t = ((x + 0.044715 * x * x * x) * 0.7978845608028654).tanh()
+    return g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * 0.7978845608028654 * (1 + 0.134145 * x * x))
+
+
+def _c_silu(g, x):
+    s = x.sigmoid()
+    return g * s * (1 + x * (1 - s))
+
+
+def _c_mish(g, x):
+    s, t = x.sigmoid(), x.exp().log1p().tanh()
+    return g * (t + x * s * (1 - t * t))
+
+
+def _c_elu(g, x, alpha, scale, iscale):
+    return _where(x <= 0, g * (iscale * alpha * scale) * (x * iscale).exp(), g * scale)
+
+
+def _c_softplus(g, x, beta, th):
+    z = (x * beta).exp()
+    return _where(x * beta > th, g, g * z / (z + 1))
+
+
+_ACT_BW = {  # kernel -> composite(g, x, *params)
+    "gelu": _c_gelu, "gelu_tanh": _c_gelu_tanh, "silu": _c_silu, "mish": _c_mish, "elu": _c_elu,
+    "leaky_relu": lambda g, x, s: _where(x > 0, g, g * s),
+    "hardtanh": lambda g, x, lo, hi: _where((x <= lo) | (x >= hi), 0.0, g),
+    "hardswish": lambda g, x: _where(x < -3, 0.0, _where(x <= 3, g * (x / 3 + 0.5), g)),
+    "hardsigmoid": lambda g, x: _where((x > -3) & (x < 3), g * 0.1666666716337204, 0.0),
+    "shrink": lambda g, x, lam: _where((x >= -lam) & (x <= lam), 0.0, g),
+    "softplus": _c_softplus,
+    "logsigmoid": lambda g, x: g * (-x).sigmoid(),
+    "threshold": lambda g, x, th, v: _where(x <= th, 0.0, g),
+}
+_ACT = [  # name, kernel, grad_fn, backward kernel family
+    ("gelu", "gelu", "GeluBackward0", "gelu"), ("gelu_tanh", "gelu_tanh", "GeluBackward0", "gelu_tanh"),
+    ("silu", "silu", "SiluBackward0", "silu"), ("mish", "mish", "MishBackward0", "mish"),
+    ("elu", "elu", "EluBackward0", "elu"), ("elu_", "elu", "EluBackward1", "elu"),
+    ("celu", "elu", "CeluBackward0", "elu"), ("celu_", "elu", "CeluBackward1", "elu"),
+    ("leaky_relu", "leaky_relu", "LeakyReluBackward0", "leaky_relu"),
+    ("leaky_relu_", "leaky_relu", "LeakyReluBackward1", "leaky_relu"),
+    ("hardtanh", "hardtanh", "HardtanhBackward0", "hardtanh"),
+    ("hardswish", "hardswish", "HardswishBackward0", "hardswish"),
+    ("hardsigmoid", "hardsigmoid", "HardsigmoidBackward0", "hardsigmoid"),
+    ("hardshrink", "hardshrink", "HardshrinkBackward0", "shrink"),
+    ("softshrink", "softshrink", "SoftshrinkBackward0", "shrink"),
+    ("softplus", "softplus", "SoftplusBackward0", "softplus"),
+    ("logsigmoid", "logsigmoid", "LogSigmoidBackward0", "logsigmoid"),
+    ("threshold", "threshold", "ThresholdBackward0", "threshold"),
+    ("threshold_", "threshold", "ThresholdBackward1", "threshold"),
+]
+for _n, _k, _g, _b in _ACT:
+    SPECIAL[_n] = OpDef(_n, 1, _k, DEFAULT, _g, _act_bw(_b + "_backward", _ACT_BW[_b]), ("a",), method=False)
+for _b in _ACT_BW:
+    SPECIAL[_b + "_backward"] = OpDef(_b + "_backward", 2, _b + "_backward", DEFAULT, method=False)
+SPECIAL["threshold_backward"] = OpDef("threshold_backward", 2, "threshold_backward", DEFAULT, method=False)
+
+
+def _fused_out_bw(kernel, composite):
+    """relu/sigmoid/tanh: one fused kernel over (grad, saved result); composite under create_graph."""
+    def bw(node, g):
+        (y,) = _sv(node)
+        from .autograd.grad_mode import is_grad_enabled
+        if is_grad_enabled():
+            return (composite(g, y),)
+        from .ops import elementwise
+        return (elementwise(kernel, g, y),)
+    return bw
+
+
+for _n, _k in (("relu", "relu_backward"), ("sigmoid", "sigmoid_backward"), ("tanh", "tanh_backward")):
+    SPECIAL[_k] = OpDef(_k, 2, _k, DEFAULT, method=False)
+    OPS[_n] = OpDef(_n, 1, OPS[_n].kernel, OPS[_n].promote, OPS[_n].grad_fn, _fused_out_bw(_k, _bw[_n].__wrapped__),
+                    OPS[_n].save, OPS[_n].ref, OPS[_n].domain)
+
+
+# -- special functions: kernels from the table, backward formulas as differentiable tensor ops ---------------
+
+def _e(name, *args, params=()):
+    from .ops import elementwise
+    return elementwise(name, *args, params=params, ctx=params)
+
+
+def _bw_xlogy(node, g):
+    a, b = _sv(node)
+    fn = "xlogy" if node.name() == "XlogyBackward0" else "xlog1py"
+    ga = g * _e(fn, (a != 0).to(g.dtype), b) if node.needs[0] else None
+    gb = (g * a / (b if fn == "xlogy" else b + 1)) if node.needs[1] else None
+    return ga, gb
+
+
+def _bw_logaddexp(node, g):
+    a, b = _sv(node)
+    f = (lambda t: t.exp()) if node.name() == "LogaddexpBackward0" else (lambda t: t.exp2())
+    return (g / (1 + f(b - a)) if node.needs[0] else None), (g / (1 + f(a - b)) if node.needs[1] else None)
+
+
+def _bw_ldexp(node, g):
+    a, b = _sv(node)
+    p = b.exp2() if b.dtype.is_floating_point else b.to(g.dtype).exp2()
+    return (g * p if node.needs[0] else None), (g * a * p * 0.6931471805599453 if node.needs[1] else None)
+
+
+def _bw_zeta(node, g):
+    a, b = _sv(node)
+    return None, (g * -a * _e("zeta", a + 1, b) if node.needs[1] else None)
+
+
+def _bw_sinc(g, x):
+    px = x * 3.141592653589793
+    return g * _where(x == 0, 0.0, (px * px.cos() - px.sin()) / (px * x))
+
+
+def _bw_logit(node, g):
+    (x,) = _sv(node)
+    eps = node.ctx[0] if node.ctx else -1.0
+    d = g / (x * (1 - x))
+    return (d if eps < 0 else _where((x < eps) | (x > 1 - eps), 0.0, d),)
+
+
+def _bw_i1(g, x, y):
+    return g * _where(x == 0, 0.5, _e("i0", x) - y / x)
+
+
+def _bw_i1e(g, x, y):
+    return g * _where(x == 0, 0.5, _e("i0e", x) - y * (x.sign() + x.reciprocal()))
+
+
+_bw.update({
+    "erfinv": _unary(lambda g, y: g * 0.886226925452758 * (y * y).exp()),
+    "lgamma": _unary(lambda g, x: g * _e("digamma", x)),
+    "digamma": _unary(lambda g, x: g * _e("polygamma", x, params=(1.0,))),
+    "i0": _unary(lambda g, x: g * _e("i1", x)),
+    "sinc": _unary(_bw_sinc),
+    "deg2rad": lambda node, g: (g * 0.017453292519943295,),
+    "rad2deg": lambda node, g: (g * 57.29577951308232,),
+})
+_U_SPECIAL = [  # name, grad_fn, save, ref, domain (all INT_TO_FLOAT)
+    ("erfinv", "ErfinvBackward0", ("out",), None, (-0.9, 0.9)),
+    ("lgamma", "LgammaBackward0", ("a",), None, (0.1, 5.0)),
+    ("digamma", "DigammaBackward0", ("a",), None, (0.1, 5.0)),
+    ("i0", "I0Backward0", ("a",), np.i0, None),
+    ("sinc", "SincBackward0", ("a",), np.sinc, None),
+    ("deg2rad", "Deg2RadBackward0", (), np.deg2rad, None),
+    ("rad2deg", "Rad2DegBackward0", (), np.rad2deg, None),
+]
+for _n, _g, _s, _r, _d in _U_SPECIAL:
+    OPS[_n] = OpDef(_n, 1, _n, INT_TO_FLOAT, _g, _bw[_n], _s, _r, _d or (-3.0, 3.0))
+_B_SPECIAL = [  # name, promotion, grad_fn, backward, save, ref
+    ("heaviside", DEFAULT, None, None, (), lambda a, b: np.where(a == 0, b, (a > 0).astype(np.result_type(a, b)))),
+    ("nextafter", DEFAULT, None, None, (), np.nextafter),
+    ("logaddexp", DEFAULT, "LogaddexpBackward0", _bw_logaddexp, ("a", "b"), np.logaddexp),
+    ("logaddexp2", DEFAULT, "Logaddexp2Backward0", _bw_logaddexp, ("a", "b"), np.logaddexp2),
+    ("gcd", INT_ONLY, None, None, (), np.gcd),
+    ("lcm", INT_ONLY, None, None, (), np.lcm),
+    ("ldexp", INT_TO_FLOAT, "LdexpBackward0", _bw_ldexp, ("a", "b"), lambda a, b: a * np.exp2(b)),
+]
+for _n, _p, _g, _f, _s, _r in _B_SPECIAL:
+    OPS[_n] = OpDef(_n, 2, _n, _p, _g, _f, _s, _r)
+REJECT.update({"nextafter": ("bi", "nextafter_cpu"), "logaddexp": ("bi", "logaddexp_cpu"),
+               "logaddexp2": ("bi", "logaddexp2_cpu"), "gcd": ("b", "gcd_cpu"), "lcm": ("b", "lcm_cpu")})
+
+_S1 = [  # torch.special / signature-specific rows: name, kernel, grad_fn, backward, save
+    ("logit", "logit", "LogitBackward0", _bw_logit, ("a",)),
+    ("i0e", "i0e", "SpecialI0EBackward0", lambda node, g: (g * (_e("i1e", _sv(node)[0]) - _sv(node)[0].sign() *
+                                                                 _sv(node)[1]),), ("a", "out")),
+    ("i1", "i1", "SpecialI1Backward0", lambda node, g: (_bw_i1(g, *_sv(node)),), ("a", "out")),
+    ("i1e", "i1e", "SpecialI1EBackward0", lambda node, g: (_bw_i1e(g, *_sv(node)),), ("a", "out")),
+    ("erfcx", "erfcx", "SpecialErfcxBackward0",
+     lambda node, g: (g * (2 * _sv(node)[0] * _sv(node)[1] - 1.1283791670955126),), ("a", "out")),
+    ("ndtr", "ndtr", "MulBackward1",
+     _unary(lambda g, x: g * (x * x * -0.5).exp() * 0.3989422804014327), ("a",)),
+    ("ndtri", "ndtri", "SpecialNdtriBackward0",
+     _unary(lambda g, y: g * 2.5066282746310002 * (y * y * 0.5).exp()), ("out",)),
+    ("log_ndtr", "log_ndtr", "SpecialLogNdtrBackward0",
+     lambda node, g: (g * (_sv(node)[0] ** 2 * -0.5 - _sv(node)[1]).exp() * 0.3989422804014327,), ("a", "out")),
+    ("entr", "entr", "SpecialEntrBackward0", _unary(lambda g, x: g * -(x.log() + 1)), ("a",)),
+]
+for _n, _k, _g, _f, _s in _S1:
+    SPECIAL[_n] = OpDef(_n, 1, _k, INT_TO_FLOAT, _g, _f, _s, method=False)
+
+
+def _bw_polygamma(node, g):
+    (x,) = _sv(node)
+    return (g * _e("polygamma", x, params=(node.ctx[0] + 1.0,)),)
+
+
+SPECIAL["polygamma"] = OpDef("polygamma", 1, "polygamma", INT_TO_FLOAT, "PolygammaBackward0", _bw_polygamma, ("a",),
+                             method=False)
+for _n, _g in (("xlogy", "XlogyBackward0"), ("xlog1py", "SpecialXlog1PyBackward0")):
+    SPECIAL[_n] = OpDef(_n, 2, _n, INT_TO_FLOAT, _g, _bw_xlogy, ("a", "b"), method=False)
+SPECIAL["zeta"] = OpDef("zeta", 2, "zeta", INT_TO_FLOAT, "SpecialZetaBackward0", _bw_zeta, ("a", "b"), method=False)
+for _n in ("frexp_mantissa", "frexp_exponent"):
+    SPECIAL[_n] = OpDef(_n, 1, _n, DEFAULT, method=False)

@@ -210,8 +210,79 @@ def sigmoid(input, *, out=None):
 
 
 def xlogy(input, other, *, out=None):
-    r = where(input == 0, 0.0, input * (other.log() if isinstance(other, Tensor) else math.log(other)))
-    return where(other != other, other, r) if isinstance(other, Tensor) else r
+    return elementwise("xlogy", input, other, out=out)
+
+
+def xlog1py(input, other, *, out=None):
+    return elementwise("xlog1py", input, other, out=out)
+
+
+def logit(input, eps=None, *, out=None):
+    p = (-1.0 if eps is None else float(eps),)
+    return elementwise("logit", input, out=out, params=p, ctx=p)
+
+
+def polygamma(n, input, *, out=None):
+    if n < 0:
+        raise RuntimeError("polygamma(n, x) does not support negative n.")
+    p = (float(n),)
+    return elementwise("polygamma", input, out=out, params=p, ctx=p)
+
+
+def mvlgamma(input, p):
+    """Multivariate log-gamma: sum_j lgamma(x - j/2) + p(p-1)/4 log(pi) (one MvlgammaBackward0 node)."""
+    if p < 1:
+        raise RuntimeError("p has to be greater than or equal to 1")
+    from .autograd.graph import needs_grad, record
+    from .autograd.grad_mode import no_grad
+    with no_grad():
+        out = FUNCS["lgamma"](input)
+        for j in range(1, p):
+            out = out + FUNCS["lgamma"](input - j / 2)
+        out = out + p * (p - 1) / 4 * math.log(math.pi)
+    if needs_grad(input):
+        def bw(node, g):
+            (x,) = node.saved_tensors
+            d = FUNCS["digamma"](x)
+            for j in range(1, p):
+                d = d + FUNCS["digamma"](x - j / 2)
+            return (g * d,)
+        record("MvlgammaBackward0", out, (input,), bw, save=(input,))
+    return out
+
+
+def heaviside(input, values, *, out=None):
+    if not isinstance(values, Tensor):      # torch insists on a tensor; a scalar acts as one of input's dtype
+        return elementwise("heaviside", input, values, out=out)
+    if input.dtype is not values.dtype:
+        raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes.")
+    return elementwise("heaviside", input, values, out=out)
+
+
+def frexp(input, *, out=None):
+    """(mantissa in [0.5, 1) with input's dtype, int32 exponent), as ``torch.return_types.frexp``."""
+    from . import return_types
+    from .autograd.graph import needs_grad, record
+    from .autograd.grad_mode import no_grad
+    if not input.dtype.is_floating_point:
+        raise RuntimeError("torch.frexp() only supports floating-point dtypes")
+    with no_grad():
+        m = elementwise("frexp_mantissa", input)
+        e = elementwise("frexp_exponent", input)
+    if needs_grad(input):
+        record("FrexpBackward0", m, (input,), lambda node, g: (g * (-node.saved_tensors[0]).exp2(),), save=(e,))
+    res = return_types.frexp((m, e.to(_dt.int32)))
+    if out is not None:
+        out[0].copy_(res[0])
+        out[1].copy_(res[1])
+        return return_types.frexp(out)
+    return res
+
+
+def positive(input):
+    if input.dtype is _dt.bool:
+        raise RuntimeError("The `+` operator, on a bool tensor is not supported.")
+    return input
 
 
 def logical_not(input, *, out=None):
@@ -231,16 +302,63 @@ def relu(input):
 
 
 PUBLIC = dict(FUNCS)
+PUBLIC.update({"polygamma": polygamma, "mvlgamma": mvlgamma})
 PUBLIC.update({"add": add, "sub": sub, "subtract": sub, "rsub": rsub, "div": div, "divide": div,
                "true_divide": true_divide, "floor_divide": floor_divide, "mul": mul, "multiply": multiply,
                "pow": pow, "float_power": float_power, "square": square, "clamp": clamp, "clip": clip,
                "clamp_min": clamp_min, "clamp_max": clamp_max, "round": round, "nan_to_num": nan_to_num,
                "lerp": lerp, "addcmul": addcmul, "addcdiv": addcdiv, "isclose": isclose, "allclose": allclose,
-               "equal": equal, "where": where, "xlogy": xlogy, "logical_not": logical_not,
+               "equal": equal, "where": where, "xlogy": xlogy, "logit": logit, "heaviside": heaviside,
+               "frexp": frexp, "positive": positive, "logical_not": logical_not,
                "bitwise_not": bitwise_not, "relu": relu, "sigmoid": sigmoid})
 
 # In-place forms: (public name, table op) -> Tensor.<name>_
 INPLACE_BINARY = ["add", "sub", "mul", "div", "remainder", "fmod", "pow", "maximum", "minimum", "atan2",
                   "hypot", "floor_divide", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_left_shift",
                   "bitwise_right_shift", "logical_and", "logical_or", "logical_xor", "eq", "ne", "lt", "le", "gt",
-                  "ge", "copysign", "fmax", "fmin"]
+                  "ge", "copysign", "fmax", "fmin", "xlogy", "heaviside", "nextafter", "ldexp", "gcd", "lcm"]
+
+
+def _lazy_act(name):
+    # nn.functional loads on first call: importing numtorch.nn while numtorch initialises would be circular
+    def f(*args, **kwargs):
+        from .nn._functional import activation
+        return getattr(activation, name)(*args, **kwargs)
+    f.__name__ = f.__qualname__ = name
+    return f
+
+
+# torch.<name> functions that are not Tensor methods (PyTorch's activations at top level)
+TORCH_LEVEL = {n: _lazy_act(n) for n in ("selu", "selu_", "celu", "celu_", "rrelu", "rrelu_", "threshold",
+                                         "threshold_", "relu_", "prelu", "hardshrink")}
+
+
+def _method_inplace(name, params=None):
+    from .ops import inplace
+
+    def f(self, *args):
+        p = params(*args) if params else ()
+        return inplace(name, self, params=p, ctx=p)
+    f.__name__ = name + "_"
+    return f
+
+
+def _float_power_(self, exponent):
+    if self.dtype is not _dt.float64:
+        raise RuntimeError(f"the base given to float_power_ has dtype {self.dtype.legacy[:-6]} but the operation's "
+                           f"result requires dtype Double")
+    return self.pow_(exponent.double() if isinstance(exponent, Tensor) else exponent)
+
+
+def _methods():
+    """Tensor methods whose signature differs from the torch-level function (or that exist only as methods)."""
+    m = {n + "_": _method_inplace(n) for n in ("erfinv", "lgamma", "digamma", "i0", "sinc", "deg2rad", "rad2deg")}
+    m["logit_"] = _method_inplace("logit", lambda eps=None: (-1.0 if eps is None else float(eps),))
+    m["polygamma_"] = _method_inplace("polygamma", lambda n: (float(n),))
+    m.update({"polygamma": lambda self, n: polygamma(n, self), "mvlgamma": mvlgamma,
+              "mvlgamma_": lambda self, p: self.copy_(mvlgamma(self, p)), "float_power_": _float_power_,
+              "hardshrink": TORCH_LEVEL["hardshrink"], "prelu": TORCH_LEVEL["prelu"], "logit": logit})
+    return m
+
+
+METHODS = _methods()

@@ -580,7 +580,20 @@ def test_every_op_is_tested():
               'clamp_tensor', 'bitwise_not', 'bitwise_and', 'bitwise_or', 'bitwise_xor',
               'bitwise_left_shift', 'bitwise_right_shift', 'atan2_backward_self',
               'atan2_backward_other', 'hypot_backward'})
+    # activation and special-function kernels, forward and fused backward: tests/nn/test_act_activations.py
+    # (against NumPy and torch, float32/float64) and tests/test_special_functions.py
+    tested |= ACT_SPECIAL_TESTED
     assert {op for op in OPS if not op.startswith('_')} <= tested
+
+
+ACT_SPECIAL_TESTED = {
+    'gelu', 'gelu_tanh', 'silu', 'mish', 'elu', 'leaky_relu', 'hardtanh', 'hardswish', 'hardsigmoid', 'hardshrink',
+    'softshrink', 'softplus', 'logsigmoid', 'threshold', 'gelu_backward', 'gelu_tanh_backward', 'silu_backward',
+    'mish_backward', 'elu_backward', 'leaky_relu_backward', 'hardtanh_backward', 'hardswish_backward',
+    'hardsigmoid_backward', 'shrink_backward', 'softplus_backward', 'logsigmoid_backward', 'erfinv', 'lgamma',
+    'digamma', 'polygamma', 'i0', 'i0e', 'i1', 'i1e', 'sinc', 'deg2rad', 'rad2deg', 'logit', 'erfcx', 'ndtr',
+    'ndtri', 'log_ndtr', 'entr', 'frexp_mantissa', 'frexp_exponent', 'xlog1py', 'heaviside', 'nextafter',
+    'logaddexp', 'logaddexp2', 'gcd', 'lcm', 'ldexp', 'zeta'}
 
 
 # ----------------------------------------------------------------------------- torch semantics
