@@ -344,14 +344,45 @@ def _empty_on(x, dt):
     return empty(x._shape, dtype=dt, device=x.device)
 
 
+_CL_ORDER = {"torch.channels_last": (4, (1, 3, 2, 0)), "torch.channels_last_3d": (5, (1, 4, 3, 2, 0))}
+
+
+def _is_channels_last(shape, stride, memory_format):
+    """PyTorch's channels-last test: strides grow in the order C, W, (H, D), N, size-1 dims skipped."""
+    rank, order = _CL_ORDER[memory_format]
+    if len(shape) != rank:
+        return False
+    expected = 1
+    for d in order:
+        if shape[d] != 1:
+            if stride[d] != expected:
+                return False
+            expected *= shape[d]
+    return True
+
+
+def _cl_strides(shape, memory_format):
+    rank, order = _CL_ORDER[memory_format]
+    if len(shape) != rank:
+        raise RuntimeError(f"required rank {rank} tensor to use {memory_format[6:]} format")
+    st = [0] * rank
+    acc = 1
+    for d in order:
+        st[d] = acc
+        acc *= shape[d]
+    return tuple(st)
+
+
 def contiguous(x, memory_format=None):
-    if x.is_contiguous():
+    if x.is_contiguous(memory_format):
         return x
-    return clone(x)
+    return clone(x, memory_format)
 
 
 def clone(x, memory_format=None):
     res = _new_out(x._shape, x.dtype, x.device) if x.device.type == "cpu" else _empty_on(x, x.dtype)
+    if memory_format in _CL_ORDER:
+        res._stride = _cl_strides(x._shape, memory_format)    # channels-last: NHWC/NDHWC strides, same shape
     _copy_data(res, x)
     if needs_grad(x):
         record("CloneBackward0", res, (x,), lambda node, g: (g,))

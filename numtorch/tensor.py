@@ -109,6 +109,9 @@ class Tensor:
         return self._offset
 
     def is_contiguous(self, memory_format=None):
+        if memory_format in ("torch.channels_last", "torch.channels_last_3d"):
+            from .ops import _is_channels_last
+            return _is_channels_last(self._shape, self._stride, memory_format)
         return is_contiguous(self._shape, self._stride)
 
     def element_size(self):
@@ -329,12 +332,12 @@ class Tensor:
 
     def __float__(self):
         if self.numel() != 1:
-            raise TypeError("only one element tensors can be converted to Python scalars")
+            raise ValueError("only one element tensors can be converted to Python scalars")
         return float(self.item())
 
     def __int__(self):
         if self.numel() != 1:
-            raise TypeError("only one element tensors can be converted to Python scalars")
+            raise ValueError("only one element tensors can be converted to Python scalars")
         return int(self.item())
 
     def __index__(self):
@@ -375,8 +378,8 @@ class Tensor:
             prefix = "torch.cuda." if self.is_cuda else "torch."
             return prefix + self.dtype.legacy
         if isinstance(dtype, str) and dtype.startswith("torch.cuda."):
-            return self.to(_dt.to_dtype(dtype[len("torch.cuda."):])).cuda()
-        return self.to(_dt.to_dtype(dtype))
+            return self.to(_dt.parse_dtype(dtype[len("torch.cuda."):])).cuda()
+        return self.to(_dt.parse_dtype(dtype))
 
     def type_as(self, other):
         return self.to(other.dtype)
@@ -384,7 +387,7 @@ class Tensor:
 
 def _rebuild(arr, dtype_name, requires_grad, device="cpu"):
     from .creation import tensor as _tensor
-    return _tensor(arr, dtype=_dt.to_dtype(dtype_name), requires_grad=requires_grad, device=device)
+    return _tensor(arr, dtype=_dt.parse_dtype(dtype_name), requires_grad=requires_grad, device=device)
 
 
 # Scripts print ``type(t)``: PyTorch shows <class 'torch.Tensor'>.
