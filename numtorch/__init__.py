@@ -30,7 +30,7 @@ from .autograd import (no_grad, enable_grad, set_grad_enabled, inference_mode, i
 from . import autograd
 from ._printing import set_printoptions, get_printoptions
 from . import return_types
-from .pointwise import PUBLIC as _PW
+from .pointwise import PUBLIC as _PW, TORCH_LEVEL as _PW_TORCH
 
 float = float32          # noqa: A001 (PyTorch's aliases)
 double = float64
@@ -45,12 +45,20 @@ moveaxis = movedim
 strided = "torch.strided"
 contiguous_format = "torch.contiguous_format"
 preserve_format = "torch.preserve_format"
+channels_last = "torch.channels_last"
+channels_last_3d = "torch.channels_last_3d"
 
 __version__ = "2.13.0+numtorch0.1"
 
 globals().update({k: v for k, v in _PW.items() if k not in globals() or k in ("abs", "round", "pow")})
 
+globals().update({k: v for k, v in _PW_TORCH.items() if k not in globals()})
+
 _methods.bind()
+
+from ._args import alias_namespace as _alias_namespace  # noqa: E402
+_alias_namespace(Tensor)
+_alias_namespace(globals())
 
 
 def broadcast_shapes(*shapes):
@@ -98,6 +106,43 @@ _LAZY_NAMES = {"save": "serialization", "load": "serialization", "add_safe_globa
                "safe_globals": "serialization"}
 
 
+# torch.<name>(input, ...) forms of Tensor methods (in-place ops and a few others PyTorch exposes at top level).
+_METHOD_FUNCTIONS = frozenset((
+    "abs_ acos_ acosh_ addmv_ arccos_ arccosh_ arcsin_ arcsinh_ arctan_ arctanh_ as_strided_ asin_ asinh_ atan_ "
+    "atanh_ ceil_ celu_ clamp_ clamp_max_ clamp_min_ clip_ cos_ cosh_ deg2rad_ detach_ erf_ erfc_ exp2_ exp_ "
+    "expm1_ fill_ fix_ floor_ frac_ gcd_ i0_ index_put_ lcm_ ldexp_ log10_ log1p_ log2_ log_ logit_ nan_to_num_ "
+    "neg_ negative_ rad2deg_ reciprocal_ relu_ resize_as_ round_ rrelu_ rsqrt_ selu_ sigmoid_ sin_ sinc_ sinh_ "
+    "sqrt_ square_ tan_ tanh_ threshold_ trunc_ xlogy_ zero_ detach").split())
+
+
+def _method_function(name):
+    meth = getattr(Tensor, name)
+
+    def f(input, *args, **kwargs):
+        return meth(input, *args, **kwargs)
+    f.__name__ = f.__qualname__ = name
+    return f
+
+
+# nn.functional families that also give torch.<name> forms (torch.layer_norm, torch.conv2d, torch.dropout ...),
+# each declared in its file's TOPLEVEL dict with PyTorch's top-level signature.
+_TOPLEVEL_FAMILIES = ("normalization", "dropout", "sparse", "distance", "conv", "pooling", "batchnorm", "padding",
+                      "vision", "activation", "loss", "softmax", "attention", "linear")
+
+
+def _functional_toplevel(name):
+    import importlib
+    if name.startswith("_"):
+        return None
+    for fam in _TOPLEVEL_FAMILIES:
+        m = importlib.import_module(f"numtorch.nn._functional.{fam}")
+        f = getattr(m, "TOPLEVEL", {}).get(name)
+        if f is not None:
+            globals()[name] = f
+            return f
+    return None
+
+
 def __getattr__(name):
     # Heavier sub-modules load on first use so `import numtorch` stays fast.
     import importlib
@@ -108,13 +153,22 @@ def __getattr__(name):
             if e.name != f"numtorch.{name}":
                 raise
             raise AttributeError(f"module 'numtorch' has no attribute '{name}'") from None
+    if name in _METHOD_FUNCTIONS and hasattr(Tensor, name):
+        f = globals()[name] = _method_function(name)
+        return f
     if name in _LAZY_NAMES:
         return getattr(importlib.import_module(f"numtorch.{_LAZY_NAMES[name]}"), name)
-    for mod in ("indexing", "joining", "sorting", "linalg_ops", "extras"):
+    for mod in ("indexing", "joining", "sorting", "linalg_ops", "extras", "creation_extras", "runtime",
+                "linalg_legacy"):
         try:
             m = importlib.import_module(f"numtorch.{mod}")
         except ImportError:
             continue
         if name in getattr(m, "__all__", ()):
-            return getattr(m, name)
+            from ._args import aliased
+            f = globals()[name] = aliased(getattr(m, name))
+            return f
+    f = _functional_toplevel(name)
+    if f is not None:
+        return f
     raise AttributeError(f"module 'numtorch' has no attribute '{name}'")

@@ -116,6 +116,9 @@ def _to(self, *args, **kwargs):
         copy = False
     if dt is not out.dtype or copy:
         out = _ops.to_dtype(out, dt, copy=copy)
+    mf = kwargs.get("memory_format")
+    if mf is not None and mf != "torch.preserve_format":
+        out = _ops.contiguous(out, mf)
     return out
 
 
@@ -245,6 +248,8 @@ def _dlpack_stubs(T):
 def bind():
     T = Tensor
     _dlpack_stubs(T)
+    for name, f in _pw.METHODS.items():          # method signatures that differ from torch.<name>
+        setattr(T, name, f)
     for name, f in _pw.PUBLIC.items():
         if not hasattr(T, name):
             setattr(T, name, f)
@@ -349,6 +354,14 @@ def bind():
     T.bernoulli = lambda self, p=None, generator=None: _rnd.bernoulli(self, p, generator=generator)
     T.multinomial = _rnd.multinomial
     _bind_optional(T)
+    T.where = _where
+    from . import tensor_surface
+    tensor_surface.bind(T)
+
+
+def _where(self, condition, other):
+    """``Tensor.where(condition, y)`` is ``torch.where(condition, self, y)``."""
+    return _ops.where(condition, self, other)
 
 
 def _bind_optional(T):

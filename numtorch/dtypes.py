@@ -77,7 +77,8 @@ def from_numpy_dtype(np_dtype):
 
 
 def to_dtype(x):
-    """Accept a numtorch dtype, a NumPy dtype, a Python type (float/int/bool) or a name."""
+    """A ``dtype=`` argument as PyTorch's parser takes it: a numtorch dtype or the Python types
+    float/int/bool; anything else (a name, a NumPy dtype) raises PyTorch's TypeError."""
     if isinstance(x, dtype):
         return x
     if x is float:
@@ -86,6 +87,18 @@ def to_dtype(x):
         return int64
     if x is _builtins.bool:
         return bool
+    import sys
+    f = sys._getframe(1)
+    while f is not None and f.f_code.co_name.startswith("_"):
+        f = f.f_back
+    fn = f.f_code.co_name if f is not None else "tensor"
+    raise TypeError(f"{fn}(): argument 'dtype' must be torch.dtype, not {type(x).__name__}")
+
+
+def parse_dtype(x):
+    """Accept a numtorch dtype, a NumPy dtype, a Python type (float/int/bool) or a name (``Tensor.type``)."""
+    if isinstance(x, dtype) or x in (float, int, _builtins.bool):
+        return to_dtype(x)
     if isinstance(x, str):
         name = x[6:] if x.startswith("torch.") else x
         if name in _BY_NAME:

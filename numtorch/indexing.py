@@ -117,7 +117,7 @@ def _classify(o, dev=None):
         return ("int", int(o))
     if isinstance(o, slice):
         return ("slice", o)
-    if isinstance(o, Tensor) or isinstance(o, (np.ndarray, list, tuple, str)):
+    if isinstance(o, Tensor) or isinstance(o, (np.ndarray, list, tuple, str, range)):
         if isinstance(o, Tensor) and o.ndim == 0 and not o.dtype.is_floating_point:
             return ("bool", bool(o.item())) if o.dtype in (_dt.bool, _dt.uint8) else ("int", int(o.item()))
         kind, a = _index_array(o, dev)

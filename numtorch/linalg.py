@@ -262,3 +262,8 @@ def solve(A, B, *, left=True, out=None):
             return ga, gb
         record("LinalgSolveExBackward0", res, (A, B), bw, save=(A,), save_outputs=(0,))
     return res if out is None else out.copy_(res)
+
+
+from .linalg_decomp import *  # noqa: E402,F401,F403  (decompositions and solvers)
+from .linalg_decomp import __all__ as _decomp_all  # noqa: E402
+__all__ = __all__ + _decomp_all

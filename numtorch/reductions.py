@@ -156,11 +156,28 @@ def prod(x, dim=None, keepdim=False, *, dtype=None, out=None):
 
         def bw(node, g):
             xi, y = node.saved_tensors
-            yk = y if keepdim or _full(dim) else y.unsqueeze(dims[0])
             gk = _expand_back(g, shape, dims, keepdim)
-            return (gk * _expand_back(yk, shape, dims, True) / xi,)
+            if not bool((xi == 0).any()):
+                yk = y if keepdim or _full(dim) else y.unsqueeze(dims[0])
+                return (gk * _expand_back(yk, shape, dims, True) / xi,)
+            # With zeros y / x is 0/0: use the product of the other elements (exact for any number of zeros,
+            # and differentiable again), as PyTorch does.
+            if _full(dim):
+                return (gk * _prod_others(xi.reshape(-1), 0).reshape(shape),)
+            return (gk * _prod_others(xi, dims[0]),)
         record("ProdBackward0" if _full(dim) else "ProdBackward1", res, (x,), bw, save=(x,), save_outputs=(0,))
     return _out(res, out)
+
+
+def _prod_others(x, d):
+    """For each element, the product of the other elements along dim ``d`` (exclusive cumprods)."""
+    from .joining import cat, flip
+    n = x._shape[d]
+    xm = x.movedim(d, -1)
+    one = xm.narrow(-1, 0, 1).detach() * 0 + 1
+    left = cat([one, xm.narrow(-1, 0, n - 1).cumprod(-1)], -1)
+    right = cat([flip(flip(xm.narrow(-1, 1, n - 1), (-1,)).cumprod(-1), (-1,)), one], -1)
+    return (left * right).movedim(-1, d)
 
 
 def _out(res, out):

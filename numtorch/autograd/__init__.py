@@ -23,9 +23,9 @@ def __getattr__(name):
         # functions (PyTorch exposes torch.autograd.gradcheck as the function too).
         globals().update(gradcheck=gc.gradcheck, gradgradcheck=gc.gradgradcheck)
         return getattr(gc, name)
-    if name == "functional":
+    if name in ("functional", "profiler", "forward_ad", "graph"):
         import importlib
-        return importlib.import_module(__name__ + ".functional")
+        return importlib.import_module(__name__ + "." + name)
     if name == "Variable":
         from ..tensor import Tensor
         globals()["Variable"] = v = _variable(Tensor)

@@ -37,6 +37,8 @@ def main(argv=None):
         if out is None:
             print(f"[skipped: {cell['skip']}]")
             return
+        if cell.get("skip_lines"):
+            print(f"[skipped lines: {'; '.join(cell['skip_lines'])} ({cell['skip_lines_reason']})]")
         sys.stdout.write(out if out.endswith("\n") or not out else out + "\n")
         print(f"[{status}]")
         if status == "differ":

@@ -42,8 +42,12 @@ FIXES = [
 SKIP = [
     ("002", "%pip install torchviz", "installs torchviz (%pip magic)"),
     ("002", "from torchviz import make_dot", "needs torchviz and Graphviz"),
-    ("004", "import torchvision", "imports torch.nn, torch.optim, torchvision and matplotlib (%matplotlib magic); "
-                                  "its torch/numpy imports and manual_seed(1) run as the tutorial's prelude"),
+]
+
+# Lines not run inside a cell that otherwise runs: (tutorial, substring of the source, lines, reason).
+SKIP_LINES = [
+    ("004", "import torchvision", ("import torchvision", "import matplotlib.pyplot as plt", "%matplotlib inline"),
+     "torchvision and matplotlib are not part of numtorch"),
 ]
 
 _OUTPUT_START = re.compile(
@@ -176,6 +180,9 @@ def extract(seeds_dir):
             for tut, needle, reason in SKIP:
                 if tut == name and needle in c["source"]:
                     c["skip"] = reason
+            for tut, needle, lines, reason in SKIP_LINES:
+                if tut == name and needle in c["source"]:
+                    c["skip_lines"], c["skip_lines_reason"] = lines, reason
             cells.append(c)
     return tutorials, cells
 
@@ -258,6 +265,7 @@ same code run in order in the tutorial's namespace: this is what tests compare a
   random      output shows random values: compared with numbers masked (shapes/dtypes/structure only)
   error       the cell raises (as in the tutorial); the runner prints ``ExcClass: message`` like a notebook
   skip        not run (reason given)
+  skip_lines  lines of the cell not run (imports of packages numtorch does not replace), with skip_lines_reason
   fixed       the tutorial text was broken; the source is what the notebook must have run (reason given)
   regenerated the tutorial's printed output differs from what PyTorch {version} prints (old PyTorch output
               format: e.g. ``tensor([[ 1.,  1.], ...`` without grad_fn, the old "buffers have already been
@@ -269,8 +277,8 @@ same code run in order in the tutorial's namespace: this is what tests compare a
 
 
 def write(path, tutorials, cells, version):
-    keys = ("id", "tutorial", "label", "source", "expected", "original", "random", "error", "skip", "fixed",
-            "regenerated")
+    keys = ("id", "tutorial", "label", "source", "expected", "original", "random", "error", "skip", "skip_lines",
+            "skip_lines_reason", "fixed", "regenerated")
     out = [HEADER.format(version=version), f"TORCH_VERSION = {version!r}\n\n", "TUTORIALS = [\n"]
     for t in tutorials:
         out.append("    dict(" + ", ".join(f"{k}={_lit(v) if isinstance(v, str) else repr(v)}"

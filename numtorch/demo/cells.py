@@ -7,6 +7,7 @@ same code run in order in the tutorial's namespace: this is what tests compare a
   random      output shows random values: compared with numbers masked (shapes/dtypes/structure only)
   error       the cell raises (as in the tutorial); the runner prints ``ExcClass: message`` like a notebook
   skip        not run (reason given)
+  skip_lines  lines of the cell not run (imports of packages numtorch does not replace), with skip_lines_reason
   fixed       the tutorial text was broken; the source is what the notebook must have run (reason given)
   regenerated the tutorial's printed output differs from what PyTorch 2.13.0+cpu prints (old PyTorch output
               format: e.g. ``tensor([[ 1.,  1.], ...`` without grad_fn, the old "buffers have already been
@@ -1966,8 +1967,10 @@ torch.manual_seed(1)
 import numpy as np
 import matplotlib.pyplot as plt
 %matplotlib inline''',
+        expected='',
         original='',
-        skip="imports torch.nn, torch.optim, torchvision and matplotlib (%matplotlib magic); its torch/numpy imports and manual_seed(1) run as the tutorial's prelude",
+        skip_lines=('import torchvision', 'import matplotlib.pyplot as plt', '%matplotlib inline'),
+        skip_lines_reason='torchvision and matplotlib are not part of numtorch',
     ),
     dict(
         id='004-01',

@@ -24,17 +24,29 @@ _OPEN_PAD = re.compile(r"([\[(]) ")
 
 @contextlib.contextmanager
 def torch_alias(module):
-    """Make ``import torch`` return ``module`` while the block runs (restores the previous entry)."""
+    """Make ``import torch`` (and ``import torch.nn`` ...) give ``module`` while the block runs (restores the
+    previous entries)."""
+    saved = {k: v for k, v in sys.modules.items() if k == "torch" or k.startswith("torch.")}
+    if getattr(module, "__name__", "") == "numtorch":
+        from .._torch_alias import install, uninstall
+        for k in saved:
+            del sys.modules[k]
+        install()
+        try:
+            yield module
+        finally:
+            uninstall(saved)
+        return
     missing = object()
-    saved = sys.modules.get("torch", missing)
+    prev = sys.modules.get("torch", missing)
     sys.modules["torch"] = module
     try:
         yield module
     finally:
-        if saved is missing:
+        if prev is missing:
             sys.modules.pop("torch", None)
         else:
-            sys.modules["torch"] = saved
+            sys.modules["torch"] = prev
 
 
 def _show_warning(out):
@@ -95,6 +107,14 @@ def _mask_numbers(line):
     return _OPEN_PAD.sub(r"\1", _SPACES.sub(" ", "".join(parts)))
 
 
+def runnable_source(cell):
+    """The cell's code less the lines it marks ``skip_lines`` (imports of packages numtorch does not replace)."""
+    drop = set(cell.get("skip_lines", ()))
+    if not drop:
+        return cell["source"]
+    return "\n".join(ln for ln in cell["source"].splitlines() if ln.strip() not in drop)
+
+
 def run_tutorial(tutorial, cells, torch_module, on_cell=None):
     """Run one tutorial's cells in order in a fresh namespace; return {cell id: output or None if skipped}.
 
@@ -108,7 +128,7 @@ def run_tutorial(tutorial, cells, torch_module, on_cell=None):
             if cell.get("skip"):
                 results[cell["id"]] = None
             else:
-                results[cell["id"]] = run_cell(cell["source"], ns, display=tutorial["display"],
+                results[cell["id"]] = run_cell(runnable_source(cell), ns, display=tutorial["display"],
                                                filename=f"<{cell['id']}>")
             if on_cell is not None:
                 on_cell(cell, results[cell["id"]])
