@@ -82,3 +82,10 @@ def test_distributed_sampler_partitions():
     other = DistributedSampler(data, num_replicas=2, rank=1, shuffle=True, seed=1)
     other.set_epoch(0)
     assert e0 != e1 and sorted(e0 + list(other)) == data
+
+
+@needs_mpi
+def test_sync_batchnorm_matches_whole_batch():
+    out = _mpirun("_syncbn.py")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "rank 0 ok" in out.stdout and "rank 1 ok" in out.stdout

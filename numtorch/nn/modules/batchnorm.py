@@ -142,6 +142,24 @@ class SyncBatchNorm(_BatchNorm):
         if input.dim() < 2:
             raise ValueError(f"expected at least 2D input (got {input.dim()}D input)")
 
+    def forward(self, input):
+        import sys
+        dist = sys.modules.get("numtorch.distributed")
+        if not (self.training and dist is not None and dist.is_initialized()
+                and dist.get_world_size(self.process_group) > 1):
+            return super().forward(input)
+        # Statistics over the whole batch across ranks (the gradient is all-reduced the same way).
+        self._check_input_dim(input)
+        from ...distributed.nn import sync_batch_norm
+        momentum = self.momentum
+        if self.track_running_stats and self.num_batches_tracked is not None:
+            self.num_batches_tracked.add_(1)
+            if momentum is None:
+                momentum = 1.0 / float(self.num_batches_tracked)
+        track = self.track_running_stats and self.running_mean is not None
+        return sync_batch_norm(input, self.weight, self.bias, self.running_mean if track else None,
+                               self.running_var if track else None, self.eps, momentum or 0.0, self.process_group)
+
     @classmethod
     def convert_sync_batchnorm(cls, module, process_group=None):
         """Replace every BatchNorm*d in ``module`` by a SyncBatchNorm sharing its parameters and buffers."""
