@@ -2,10 +2,12 @@
 
 Streams come from NumPy's PCG64: the same seed gives the same values in numtorch, but numtorch does not
 reproduce PyTorch's Mersenne-Twister/Philox streams (tutorial printouts of random values differ)."""
+import contextlib
+
 import numpy as np
 
 from . import dtypes as _dt
-from .shape import as_shape, check_size_nonneg, numel
+from .shape import Size as _Size, as_shape, check_size_nonneg, numel
 from .tensor import Tensor
 
 _DEFAULT_SEED = 67280421310721
@@ -156,12 +158,40 @@ def randn(*size, generator=None, dtype=None, device=None, requires_grad=False, o
     return _make(vals, shape, dt, device, requires_grad)
 
 
-def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=None, requires_grad=False,
-            out=None, **kw):
-    if high is None:
-        low, high = 0, low
-    if size is None:
-        raise TypeError("randint() missing 1 required positional arguments: \"size\"")
+_RANDINT_SIGS = "".join(
+    f" * ({lead}tuple of ints size, *, {gen}Tensor out = None, torch.dtype dtype = None, torch.layout layout = None, "
+    "torch.device device = None, bool pin_memory = False, bool requires_grad = False)\n"
+    for lead in ("int high, ", "int low, int high, ") for gen in ("torch.Generator generator, ", ""))
+
+
+def _randint_args(args, kw):
+    """PyTorch's two randint overloads, (high, size) and (low, high, size), positional or by keyword."""
+    names = ("high", "size") if len(args) + len(kw.keys() & {"low", "high", "size"}) == 2 and "low" not in kw \
+        else ("low", "high", "size")
+    got = dict(zip(names, args))
+    extra = [k for k in kw if k not in ("low", "high", "size")]
+    got.update({k: v for k, v in kw.items() if k in ("low", "high", "size")})
+    if len(args) > 3 or extra or set(got) != set(names):
+        desc = ", ".join([type(a).__name__ for a in args] + [f"{k}={type(v).__name__}" for k, v in kw.items()])
+        if kw and not args:
+            desc += ", "
+        raise TypeError(f"randint() received an invalid combination of arguments - got ({desc}), but expected one "
+                        f"of:\n{_RANDINT_SIGS}")
+    for i, n in enumerate(names):
+        v = got[n]
+        pos = f" (position {i + 1})" if i < len(args) else ""
+        if n == "size":
+            if not isinstance(v, (tuple, list, _Size)) or not all(isinstance(e, int) for e in v):
+                raise TypeError(f"randint(): argument 'size'{pos} must be tuple of ints, not {type(v).__name__}")
+        elif isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+            raise TypeError(f"randint(): argument '{n}'{pos} must be int, not {type(v).__name__}")
+    return int(got.get("low", 0)), int(got["high"]), tuple(got["size"])
+
+
+def randint(*args, generator=None, dtype=None, device=None, requires_grad=False, out=None, layout=None,
+            pin_memory=False, **kw):
+    """``torch.randint(high, size)`` / ``torch.randint(low, high, size)`` (also by keyword)."""
+    low, high, size = _randint_args(args, kw)
     if high <= low:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
     shape = _shape((size,) if isinstance(size, int) else size)
@@ -196,6 +226,8 @@ def randn_like(t, *, dtype=None, device=None, requires_grad=False, memory_format
 
 
 def randint_like(t, low=0, high=None, *, dtype=None, device=None, requires_grad=False, memory_format=None, **kw):
+    if high is None:
+        low, high = 0, low
     return randint(low, high, t.shape, dtype=t.dtype if dtype is None else dtype, device=device or t.device,
                    requires_grad=requires_grad)
 
@@ -237,11 +269,30 @@ def bernoulli(input, p=None, *, generator=None, out=None):
 
 
 def multinomial(input, num_samples, replacement=False, *, generator=None):
-    p = np.atleast_2d(input._host_values().astype(np.float64))
-    if not replacement and num_samples > p.shape[-1]:
+    if not input.dtype.is_floating_point:
+        raise RuntimeError(f"multinomial only supports floating-point dtypes for input, got: {input.dtype.short}")
+    if input.dim() not in (1, 2):
+        raise RuntimeError("prob_dist must be 1 or 2 dim")
+    if num_samples <= 0:
+        raise RuntimeError("cannot sample n_sample <= 0 samples")
+    if not replacement and num_samples > input.shape[-1]:
         raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without replacement")
-    rows = [_rng(generator).choice(p.shape[-1], num_samples, replace=replacement, p=r / r.sum()) for r in p]
-    out = np.array(rows, dtype=np.int64)
+    p = np.atleast_2d(input._host_values().astype(np.float64))
+    if p.size and not (np.isfinite(p).all() and (p >= 0).all()):
+        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
+    if p.size and (p.sum(-1) <= 0).any():
+        raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+    rng = _rng(generator)
+    if replacement:
+        cdf = np.cumsum(p, -1)
+        u = rng.random((p.shape[0], num_samples)) * cdf[:, -1:]
+        out = np.stack([np.searchsorted(c, x, side="right") for c, x in zip(cdf, u)]) if p.shape[0] else \
+            np.zeros((0, num_samples), np.int64)
+        out = np.minimum(out, p.shape[-1] - 1).astype(np.int64)
+    else:
+        # PyTorch's algorithm: the num_samples largest p / Exp(1) (zero-probability classes come last)
+        keys = p / rng.exponential(size=p.shape)
+        out = np.argsort(-keys, axis=-1, kind="stable")[:, :num_samples].astype(np.int64)
     return _make(out if input.dim() == 2 else out[0], out.shape if input.dim() == 2 else out.shape[1:],
                  _dt.int64, input.device, False)
 
@@ -292,3 +343,16 @@ def exponential_(self, lambd=1.0, *, generator=None):
     if self.device.type == "cuda":
         return _dev_inplace(self, "exponential_", _float_np(self.dtype), generator, float(lambd))
     return _fill_from(self, _rng(generator).exponential(1.0 / lambd, self.numel()))
+
+
+@contextlib.contextmanager
+def fork_rng(devices=None, enabled=True, _caller="fork_rng", _devices_kw="devices", device_type="cuda"):
+    """Run the block with the global RNG state saved before and restored after (``torch.random.fork_rng``)."""
+    if not enabled:
+        yield
+        return
+    state = get_rng_state()
+    try:
+        yield
+    finally:
+        set_rng_state(state)
