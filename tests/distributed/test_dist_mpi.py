@@ -39,7 +39,7 @@ def test_backend_errors_and_uninitialized():
 def test_collectives_two_ranks():
     out = _mpirun("_collectives.py")
     assert out.returncode == 0, out.stdout + out.stderr
-    assert sorted(out.stdout.split("\n")[:2]) == ["rank 0 ok", "rank 1 ok"]
+    assert "rank 0 ok" in out.stdout and "rank 1 ok" in out.stdout
 
 
 @needs_mpi
@@ -64,7 +64,7 @@ def test_launcher_sets_torchrun_variables():
                           os.path.join(HERE, "_launched.py"), "--flag"], capture_output=True, text=True, timeout=120,
                          cwd=HERE)
     assert out.returncode == 0, out.stdout + out.stderr
-    assert sorted(out.stdout.split("\n")[:2]) == ["launched rank 0 args ['--flag']", "launched rank 1 args ['--flag']"]
+    assert "launched rank 0 args ['--flag']" in out.stdout and "launched rank 1 args ['--flag']" in out.stdout
 
 
 def test_distributed_sampler_partitions():
