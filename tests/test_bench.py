@@ -74,6 +74,9 @@ def test_cuda_without_device_exits_cleanly():
 
 
 GPU_ROWS = ["add", "sum", "argmax", "topk", "sort", "mlp_step"]
+# The training-stack rows also run under --device cuda; the simulator smoke test keeps to the six core rows.
+NN_GPU_ROWS = ["gelu_fb", "softmax_rows", "cross_entropy_fb", "mlp_fb_nn", "layer_norm_fb", "embedding_fb",
+               "sdpa_causal_fb"]
 
 
 def test_cuda_quick_table_under_simulator():
@@ -81,7 +84,7 @@ def test_cuda_quick_table_under_simulator():
         from numba import cuda  # noqa: F401
     except Exception as exc:  # noqa: BLE001
         pytest.skip(f"numba.cuda is unusable here: {exc}")
-    p = _run("bench", "--device", "cuda", "--quick", "--no-torch", timeout=240,
+    p = _run("bench", "--device", "cuda", "--quick", "--no-torch", "--ops", ",".join(GPU_ROWS), timeout=240,
              env={"NUMBA_ENABLE_CUDASIM": "1", "NUMTORCH_CUDASIM": "1"})
     assert p.returncode == 0, p.stderr[-3000:]
     assert "Traceback" not in p.stderr
@@ -108,7 +111,7 @@ def test_cuda_rows_sizes_and_targets():
     rows = {r.name: r for r in select(None, "cuda")}    # registers the rows in their usual order
     from bench.rowgrad import BATCH, D_IN, TINY
     from bench.targets import evaluate_cuda, format_targets
-    assert list(rows) == GPU_ROWS
+    assert list(rows) == GPU_ROWS + NN_GPU_ROWS
     assert [r.name for r in select("autograd", "cuda")] == ["mlp_step"]     # autograd_tiny is host-only
     assert sizes_for(rows["add"], None, False, "cuda") == (2**26,)
     assert sizes_for(rows["add"], None, False) == STREAM_SIZES
