@@ -10,6 +10,7 @@ from numba import njit, prange
 from ._device import on_device, cuda_impl
 from .index import _nchunks, _numel
 from . import index as _index
+from . import blas_threads as _blas_threads
 
 _BLAS = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -73,6 +74,7 @@ def matmul(a, b, out=None):
     if a.dtype != b.dtype:
         raise TypeError("matmul: dtypes differ (%s, %s); promote first" % (a.dtype, b.dtype))
     if a.dtype in _BLAS:
+        _blas_threads.for_macs(a.size * (b.shape[-1] if b.ndim > 1 else 1))
         return np.matmul(a, b) if out is None else np.matmul(a, b, out=out)
     a2 = a[None, :] if a.ndim == 1 else a
     b2 = b[:, None] if b.ndim == 1 else b

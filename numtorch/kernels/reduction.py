@@ -6,8 +6,8 @@ exact for 2**26 ones; int64 for ints and bool, wrapping like torch), then `_fini
 partials, applies the post-op and casts into the caller's output. Rows (inner == 1) reduce contiguous
 segments; columns (inner > 1) accumulate whole rows of `inner` elements, so dim=0 needs no transpose.
 
-Entry points: reduce (this module), arg_reduce (argreduce.py), scan / softmax / softmax_backward /
-log_softmax_backward (scan.py); those two modules import this one, so their entry points are re-exported
+Entry points: reduce (this module), arg_reduce (argreduce.py), scan (scan.py), softmax / softmax_backward
+(softmax.py); those modules import this one, so their entry points are re-exported
 here lazily.
 """
 import numba
@@ -446,8 +446,7 @@ def reduce(op, x, outer, n, inner, out, correction=1, p=2.0):
     return out
 
 
-_LAZY = {'scan': 'scan', 'softmax': 'scan', 'softmax_backward': 'scan', 'log_softmax_backward': 'scan',
-         'arg_reduce': 'argreduce'}
+_LAZY = {'scan': 'scan', 'softmax': 'softmax', 'softmax_backward': 'softmax', 'arg_reduce': 'argreduce'}
 
 
 def _api(name):

@@ -1,4 +1,4 @@
-"""Scan (cumsum, cumprod, cummax, cummin, logcumsumexp) and softmax kernels over the middle axis.
+"""Scan kernels (cumsum, cumprod, cummax, cummin, logcumsumexp) over the middle axis (softmax: softmax.py).
 
 Same layout as reduction.py: a contiguous (outer, n, inner) buffer, output of the same shape. Rows
 (inner == 1) run one sequential loop per row; columns (inner > 1) carry a running row of `inner` values
@@ -11,7 +11,6 @@ from numba import njit, prange
 
 from numtorch.kernels import reduction as _red
 from numtorch.kernels._device import cuda_impl, on_device
-from numtorch.kernels.reduction import vexp
 
 _BL = 1024  # column block width
 _J = dict(cache=True, error_model='numpy')
@@ -153,136 +152,6 @@ def _cumext_par(code, x, out, oi, ntask, n, inner, nblk):
         _cumext(code, x, out, oi, base, n, inner, bl)
 
 
-# ---------------------------------------------------------------- softmax and its backward
-@njit(**_JF)
-def _sm_row(src, dst, log):
-    m = src[0]
-    for j in range(src.size):
-        v = src[j]
-        m = v if v > m else m  # a NaN anywhere makes every output NaN below anyway
-    s = 0.0
-    if log:
-        for j in range(src.size):
-            s += vexp(src[j] - m)
-        c = m + np.log(s)
-        for j in range(src.size):
-            dst[j] = src[j] - c
-    else:
-        for j in range(src.size):
-            e = vexp(src[j] - m)
-            dst[j] = e
-            s += e
-        inv = 1.0 / s
-        for j in range(src.size):
-            dst[j] = dst[j] * inv
-
-
-@njit(**_JF)
-def _sm_col(x, out, base, n, inner, bl, log):
-    m = x[base:base + bl].copy()
-    for k in range(1, n):
-        src = x[base + k * inner:base + k * inner + bl]
-        for j in range(bl):
-            v = src[j]
-            m[j] = v if v > m[j] else m[j]
-    s = np.zeros(bl)
-    for k in range(n):
-        src = x[base + k * inner:base + k * inner + bl]
-        dst = out[base + k * inner:base + k * inner + bl]
-        if log:
-            for j in range(bl):
-                s[j] += vexp(src[j] - m[j])
-        else:
-            for j in range(bl):
-                e = vexp(src[j] - m[j])
-                dst[j] = e
-                s[j] += e
-    for j in range(bl):
-        s[j] = (m[j] + np.log(s[j])) if log else 1.0 / s[j]
-    for k in range(n):
-        src = x[base + k * inner:base + k * inner + bl]
-        dst = out[base + k * inner:base + k * inner + bl]
-        if log:
-            for j in range(bl):
-                dst[j] = src[j] - s[j]
-        else:
-            for j in range(bl):
-                dst[j] = dst[j] * s[j]
-
-
-@njit(**_J)
-def _sm_ser(x, out, ntask, n, inner, nblk, log):
-    for t in range(ntask):
-        base, bl = _span(t, n, inner, nblk)
-        if inner == 1:
-            _sm_row(x[base:base + n], out[base:base + n], log)
-        else:
-            _sm_col(x, out, base, n, inner, bl, log)
-
-
-@njit(parallel=True, **_J)
-def _sm_par(x, out, ntask, n, inner, nblk, log):
-    for t in prange(ntask):
-        base, bl = _span(np.int64(t), n, inner, nblk)
-        if inner == 1:
-            _sm_row(x[base:base + n], out[base:base + n], log)
-        else:
-            _sm_col(x, out, base, n, inner, bl, log)
-
-
-@njit(**_JF)
-def _smb(g, y, out, base, n, inner, bl, log):
-    """softmax: y * (g - sum(g * y)); log_softmax: g - exp(y) * sum(g); sums over the middle axis."""
-    if inner == 1:
-        gr, yr, dst = g[base:base + n], y[base:base + n], out[base:base + n]
-        r = 0.0
-        if log:
-            for j in range(n):
-                r += gr[j]
-            for j in range(n):
-                dst[j] = gr[j] - vexp(yr[j]) * r
-        else:
-            for j in range(n):
-                r += gr[j] * yr[j]
-            for j in range(n):
-                dst[j] = yr[j] * (gr[j] - r)
-        return
-    s = np.zeros(bl)
-    for k in range(n):
-        gk = g[base + k * inner:base + k * inner + bl]
-        yk = y[base + k * inner:base + k * inner + bl]
-        if log:
-            for j in range(bl):
-                s[j] += gk[j]
-        else:
-            for j in range(bl):
-                s[j] += gk[j] * yk[j]
-    for k in range(n):
-        gk = g[base + k * inner:base + k * inner + bl]
-        yk = y[base + k * inner:base + k * inner + bl]
-        dst = out[base + k * inner:base + k * inner + bl]
-        if log:
-            for j in range(bl):
-                dst[j] = gk[j] - vexp(yk[j]) * s[j]
-        else:
-            for j in range(bl):
-                dst[j] = yk[j] * (gk[j] - s[j])
-
-
-@njit(**_J)
-def _smb_ser(g, y, out, ntask, n, inner, nblk, log):
-    for t in range(ntask):
-        base, bl = _span(t, n, inner, nblk)
-        _smb(g, y, out, base, n, inner, bl, log)
-
-
-@njit(parallel=True, **_J)
-def _smb_par(g, y, out, ntask, n, inner, nblk, log):
-    for t in prange(ntask):
-        base, bl = _span(np.int64(t), n, inner, nblk)
-        _smb(g, y, out, base, n, inner, bl, log)
-
-
 # ---------------------------------------------------------------- Python entry points
 def _tasks(outer, inner):
     nblk = 1 if inner == 1 else -(-inner // _BL)
@@ -324,48 +193,3 @@ def scan(op, x, outer, n, inner, out, out_indices=None):
     init = (np.float64 if xv.dtype.kind == 'f' else np.int64)(1 if code == CUMPROD else 0)
     (_cum_par if par else _cum_ser)(code, xv, ov, ntask, n, inner, nblk, init)
     return out
-
-
-def _sm_check(x, outer, n, inner, out):
-    total = outer * n * inner
-    for a in (x, out):
-        if not isinstance(a, np.ndarray) or a.ndim != 1 or not a.flags.c_contiguous or a.dtype.kind != 'f' \
-                or a.dtype != x.dtype:
-            raise ValueError("softmax buffers must be contiguous 1-D float arrays of one dtype")
-    _red._check(x, outer, n, inner, out, 'out', total)
-    return total
-
-
-def softmax(x, outer, n, inner, out, log=False):
-    """Numerically stable softmax (or log_softmax) along the middle axis; returns out."""
-    if on_device(x):
-        return cuda_impl("reduction").softmax(x, outer, n, inner, out, log)
-    total = _sm_check(x, outer, n, inner, out)
-    if total:
-        ntask, nblk = _tasks(outer, inner)
-        par = _red._use_par(total) and ntask > 1
-        (_sm_par if par else _sm_ser)(x, out, ntask, n, inner, nblk, bool(log))
-    return out
-
-
-def softmax_backward(g, y, outer, n, inner, out, log=False):
-    """Gradient of softmax given the output grad g and forward output y: y * (g - sum(g * y)).
-
-    With log=True it is log_softmax's: g - exp(y) * sum(g).
-    """
-    if on_device(g):
-        return cuda_impl("reduction").softmax_backward(g, y, outer, n, inner, out, log)
-    total = _sm_check(g, outer, n, inner, out)
-    _sm_check(y, outer, n, inner, out)
-    if total:
-        ntask, nblk = _tasks(outer, inner)
-        par = _red._use_par(total) and ntask > 1
-        (_smb_par if par else _smb_ser)(g, y, out, ntask, n, inner, nblk, bool(log))
-    return out
-
-
-def log_softmax_backward(g, y, outer, n, inner, out):
-    """Gradient of log_softmax: g - exp(y) * sum(g)."""
-    if on_device(g):
-        return cuda_impl("reduction").log_softmax_backward(g, y, outer, n, inner, out)
-    return softmax_backward(g, y, outer, n, inner, out, log=True)

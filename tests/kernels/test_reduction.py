@@ -11,6 +11,7 @@ import pytest
 
 from numtorch.kernels import reduction as R
 from numtorch.kernels import scan as S
+from numtorch.kernels import softmax as SM
 
 RNG = np.random.default_rng(0)
 SHAPES = [(1, 1, 1), (4, 7, 1), (1, 13, 1), (2, 5, 3), (3, 1, 4), (1, 33, 2), (2, 40, 1)]
@@ -347,11 +348,11 @@ def test_softmax(dtype, log):
     for shape in [(1, 1, 1), (4, 9, 1), (2, 6, 3), (64, 10, 1), (3, 700, 2)]:
         x = (RNG.standard_normal(np.prod(shape)) * 5).astype(dtype)
         out = np.empty_like(x)
-        S.softmax(x, *shape, out, log=log)
+        SM.softmax(x, *shape, out, log=log)
         close(out.reshape(shape), softmax_ref(x.reshape(shape).astype(np.float64), log), dtype)
     rows = np.array([[-INF, -INF], [INF, 1.0], [1.0, NAN], [-INF, 1.0], [1000.0, 0.0]], dtype)
     out = np.empty(rows.size, dtype)
-    S.softmax(rows.ravel(), 5, 2, 1, out, log=log)
+    SM.softmax(rows.ravel(), 5, 2, 1, out, log=log)
     out = out.reshape(5, 2)
     assert np.isnan(out[:3]).all()
     np.testing.assert_array_equal(out[3:], [[-INF, 0.0], [0.0, -1000.0]] if log else [[0.0, 1.0], [1.0, 0.0]])
@@ -363,9 +364,9 @@ def test_softmax_backward(log):
         x = RNG.standard_normal(np.prod(shape))
         g = RNG.standard_normal(x.size)
         y = np.empty_like(x)
-        S.softmax(x, *shape, y, log=log)
+        SM.softmax(x, *shape, y, log=log)
         out = np.empty_like(x)
-        (S.log_softmax_backward if log else S.softmax_backward)(g, y, *shape, out)
+        SM.softmax_backward(g, y, *shape, out, log=log)
         G, Y = g.reshape(shape), y.reshape(shape)
         ref = G - np.exp(Y) * G.sum(1, keepdims=True) if log else Y * (G - (G * Y).sum(1, keepdims=True))
         close(out.reshape(shape), ref, np.float64)
@@ -374,8 +375,8 @@ def test_softmax_backward(log):
         xp[k] += eps
         xm[k] -= eps
         fp, fm = np.empty_like(x), np.empty_like(x)
-        S.softmax(xp, *shape, fp, log=log)
-        S.softmax(xm, *shape, fm, log=log)
+        SM.softmax(xp, *shape, fp, log=log)
+        SM.softmax(xm, *shape, fm, log=log)
         assert out[k] == pytest.approx((g @ fp - g @ fm) / (2 * eps), rel=1e-5, abs=1e-7)
 
 
@@ -388,7 +389,7 @@ def test_softmax_parallel_and_vs_torch():
     for dim, shape in ((1, (256, 300, 1)), (0, (1, 256, 300))):
         for log in (False, True):
             out = np.empty_like(x)
-            S.softmax(x, *shape, out, log=log)
+            SM.softmax(x, *shape, out, log=log)
             close(out.reshape(shape), softmax_ref(x.reshape(shape).astype(np.float64), log), np.float32)
             if torch is not None:
                 t = torch.from_numpy(x.reshape(256, 300))

@@ -9,6 +9,7 @@ import numpy as np
 
 from ... import dtypes as _dt
 from ...autograd.graph import needs_grad, record
+from ...kernels import blas_threads as _blas
 from ...kernels import conv as _kc
 from ...tensor import Tensor
 
@@ -132,6 +133,7 @@ def conv_fwd_np(x, w, b, s, p, d, groups):
         return y.reshape((N, O) + o)
     w2 = w.reshape(groups, Og, Cg * K)
     if _is_pointwise(k, s, p):
+        _blas.for_macs(N * O * Cg * L)
         np.matmul(w2, x.array().reshape(N, groups, Cg, L), out=y.reshape(N, groups, Og, L))
     else:
         nb = _tile(N, C * K, L, dt.itemsize)
@@ -143,6 +145,7 @@ def conv_fwd_np(x, w, b, s, p, d, groups):
             _kc.im2col(x.buf, x.sample_offset(n0), c, _geom(m, C, sp, k, s, p, d, o, xst=x.st))
             t = yw[:O * m * L].reshape(groups, Og, m * L)
             c3 = c.reshape(groups, Cg * K, m * L)
+            _blas.for_macs(Og * Cg * K * m * L)
             for gi in range(groups):            # 2-D GEMMs: NumPy's stacked matmul can miss BLAS
                 np.matmul(w2[gi], c3[gi], out=t[gi])
             y[n0:n0 + m] = t.reshape(O, m, L).transpose(1, 0, 2)
@@ -169,6 +172,7 @@ def conv_bwd_input_np(gy, w, xsp, s, p, d, groups):
     w2t = w.reshape(groups, Og, Cg * K).transpose(0, 2, 1)
     if _is_pointwise(k, s, p) and tuple(o) == tuple(xsp):
         gx = np.empty((N, groups, Cg, L), dtype=gy.dtype)
+        _blas.for_macs(N * O * Cg * L)
         np.matmul(w2t, gy.reshape(N, groups, Og, L), out=gx)
         return gx.reshape((N, C) + tuple(xsp))
     gx = np.zeros((N, C) + tuple(xsp), dtype=gy.dtype)
@@ -185,6 +189,7 @@ def conv_bwd_input_np(gy, w, xsp, s, p, d, groups):
         c = cols[:C * K * m * L]
         g3 = gyw.reshape(groups, Og, m * L)
         c3 = c.reshape(groups, Cg * K, m * L)
+        _blas.for_macs(Og * Cg * K * m * L)
         for gi in range(groups):
             np.matmul(w2t[gi], g3[gi], out=c3[gi])
         _kc.col2im(c, gxf, n0 * plane, _geom(m, C, xsp, k, s, p, d, o))
@@ -211,6 +216,7 @@ def conv_bwd_weight_np(x, gy, k, s, p, d, groups):
     gy3 = gy.reshape(N, O, L)
     if _is_pointwise(k, s, p):
         xa = x.array()
+        _blas.for_macs(N * O * Cg * L)
         acc += np.matmul(gy.reshape(N, groups, Og, L), xa.reshape(N, groups, Cg, L).transpose(0, 1, 3, 2)).sum(0)
         return acc.reshape((O, Cg) + tuple(k))
     nb = _tile(N, C * K, L, dt.itemsize)
@@ -224,6 +230,7 @@ def conv_bwd_weight_np(x, gy, k, s, p, d, groups):
         gyw[...] = gy3[n0:n0 + m].transpose(1, 0, 2)
         g3 = gyw.reshape(groups, Og, m * L)
         c3 = c.reshape(groups, Cg * K, m * L)
+        _blas.for_macs(Og * Cg * K * m * L)
         for gi in range(groups):                # 2-D: a stacked matmul with a transposed operand skips BLAS
             acc[gi] += g3[gi] @ c3[gi].T
     return acc.reshape((O, Cg) + tuple(k))
