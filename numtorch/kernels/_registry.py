@@ -4,7 +4,8 @@ import importlib
 from numba.core.registry import CPUDispatcher
 
 _MODULES = ("ew_generated", "elementwise", "vmath", "reduction", "argreduce", "scan", "radix", "sort", "copy",
-            "index", "index_extra", "masked", "matmul")
+            "index", "index_extra", "masked", "matmul", "softmax", "loss", "norm", "dropout", "embedding",
+            "nnlinear", "conv", "pooling", "batchnorm", "resample", "rnn", "attention", "optim")
 
 
 def dispatchers():
