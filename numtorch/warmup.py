@@ -1,8 +1,8 @@
 """``python -m numtorch.warmup``: compile numtorch's common kernels ahead of time.
 
 Runs the tutorial-common ops (elementwise with tensors and scalars, broadcasting and transposed operands,
-reductions, softmax, scans, sort/topk, copies and casts, matmul, indexing, joining and a small autograd
-step) once per dtype on a small tensor (serial kernels) and, unless ``--no-parallel``, on a tensor above
+reductions, softmax, scans, sort/topk, copies and casts, matmul, indexing, joining, a small autograd step
+and small nn training steps: Linear/GELU/LayerNorm/dropout/cross-entropy/Adam, conv/pool/batch norm) once per dtype on a small tensor (serial kernels) and, unless ``--no-parallel``, on a tensor above
 the parallel threshold (the ``parallel=True`` twins). Every kernel is ``cache=True``, so later processes
 load them from Numba's on-disk cache instead of compiling (``NUMBA_CACHE_DIR`` moves that cache).
 Ops that are missing or unsupported for a dtype are skipped and listed; the exit status is 0.
@@ -26,7 +26,31 @@ def _float_tasks(t):
         ("softmax log_softmax", lambda x: (x.softmax(-1), x.log_softmax(-1))),
         ("matmul", lambda x: (x @ x.T, x.T @ x)),
         ("autograd step", lambda x: _grad_step(t, x)),
+        ("nn: linear gelu layer_norm dropout cross_entropy adam", lambda x: _nn_step(t, x)),
+        ("nn: conv2d max_pool2d batch_norm", lambda x: _conv_step(t, x)),
     ]
+
+
+def _nn_step(t, x):
+    import numtorch.nn as nn
+    F = nn.functional
+    lin = nn.Linear(x.shape[1], 3).to(x.dtype)
+    opt = t.optim.Adam(lin.parameters())
+    h = F.dropout(F.layer_norm(F.gelu(x), x.shape[1:]), 0.1)
+    loss = F.cross_entropy(lin(h), t.zeros(x.shape[0], dtype=t.int64))
+    loss.backward()
+    opt.step()
+    return loss
+
+
+def _conv_step(t, x):
+    import numtorch.nn as nn
+    F = nn.functional
+    img = x.reshape(1, 1, *x.shape).detach().requires_grad_()
+    w = t.ones(2, 1, 3, 3, dtype=x.dtype, requires_grad=True)
+    y = F.batch_norm(F.max_pool2d(F.relu(F.conv2d(img, w, padding=1)), 2), None, None, training=True)
+    y.sum().backward()
+    return y
 
 
 def _grad_step(t, x):
