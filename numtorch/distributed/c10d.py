@@ -104,10 +104,25 @@ def init_process_group(backend=None, init_method=None, timeout=None, world_size=
         raise ValueError(f"world_size={world_size} does not match the MPI job's size {comm.Get_size()}")
     if rank not in (-1, None) and rank != comm.Get_rank():
         raise ValueError(f"rank={rank} does not match this process's MPI rank {comm.Get_rank()}")
+    _share_cores(comm, MPI)
     world = ProcessGroup(comm, range(comm.Get_size()))
     _state.update(world=world, backend=Backend("mpi"), timeout=timeout or _DEFAULT_TIMEOUT)
     GroupMember.WORLD = group.WORLD = world
     _abort_on_uncaught(comm)
+
+
+def _share_cores(comm, MPI):
+    """Ranks on one machine split its cores (as torchrun sets OMP_NUM_THREADS=1): without this every rank
+    starts a full Numba pool and OpenBLAS pool, and the oversubscribed cores make a step slower than on one rank."""
+    local = comm.Split_type(MPI.COMM_TYPE_SHARED).Get_size()
+    if local <= 1 or os.environ.get("OMP_NUM_THREADS") or os.environ.get("NUMBA_NUM_THREADS"):
+        return
+    n = max(1, (os.cpu_count() or 1) // local)
+    from ..kernels import blas_threads, parallel_ok
+    if parallel_ok():
+        import numba
+        numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+    blas_threads.limit(n)
 
 
 def is_initialized():

@@ -47,3 +47,11 @@ def for_macs(macs):
     if want != st["current"]:
         setter(want)
         st["current"] = want
+
+
+def limit(n):
+    """Cap OpenBLAS at ``n`` threads for every product (distributed ranks sharing one machine's cores)."""
+    for_macs(0)
+    if _state["set"]:
+        _state["default"] = max(1, min(n, _state["default"]))
+        _state["current"] = None
