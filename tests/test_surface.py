@@ -142,3 +142,16 @@ def test_rng_state_round_trips():
     g.set_state(st)
     assert nt.rand(3, generator=g).tolist() == b
     assert nt.random.initial_seed() == nt.initial_seed()
+
+
+def test_fft_raises_for_complex_and_helpers_work():
+    with pytest.raises(NotImplementedError, match="complex"):
+        nt.fft.rfft(nt.ones(4))
+
+    def case(T):
+        import importlib
+        F = importlib.import_module(T.__name__ + ".fft")
+        return (F.fftfreq(5), F.fftfreq(4, 0.5), F.rfftfreq(5), F.fftshift(T.arange(5)), F.ifftshift(T.arange(6)),
+                F.fftshift(T.arange(6).reshape(2, 3), dim=1))
+    out = twin(case)
+    assert out[0].tolist() == [0.0, 0.2, 0.4, -0.4, -0.2]
