@@ -264,6 +264,17 @@ def solve(A, B, *, left=True, out=None):
     return res if out is None else out.copy_(res)
 
 
-from .linalg_decomp import *  # noqa: E402,F401,F403  (decompositions and solvers)
-from .linalg_decomp import __all__ as _decomp_all  # noqa: E402
-__all__ = __all__ + _decomp_all
+# Decompositions and solvers live in linalg_decomp.py, loaded on first use (it costs import time).
+_DECOMP = ("cholesky", "cholesky_ex", "qr", "eigh", "eigvalsh", "eig", "eigvals", "svd", "svdvals",
+           "solve_triangular", "lu_factor", "lu_factor_ex", "lu", "lu_solve", "lstsq", "pinv", "matrix_power",
+           "matrix_exp", "matrix_rank", "multi_dot", "householder_product", "cond", "tensorinv", "tensorsolve",
+           "vander", "cross", "diagonal", "solve_ex")
+__all__ = __all__ + list(_DECOMP)
+
+
+def __getattr__(name):
+    if name in _DECOMP:
+        from . import linalg_decomp
+        f = globals()[name] = getattr(linalg_decomp, name)
+        return f
+    raise AttributeError(f"module 'numtorch.linalg' has no attribute '{name}'")
