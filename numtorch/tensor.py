@@ -357,7 +357,8 @@ class Tensor:
         from ._printing import tensor_repr
         return tensor_repr(self)
 
-    __str__ = __repr__
+    def __str__(self):
+        return self.__repr__()          # subclasses' repr too (Parameter prints "Parameter containing:")
 
     __hash__ = object.__hash__
 

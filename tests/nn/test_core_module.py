@@ -421,3 +421,9 @@ def test_call_goes_straight_to_forward_without_hooks():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         nn.Sequential(nn.Linear(2, 2))(nt.ones(1, 2))
+
+
+def test_str_of_parameter_is_its_repr():
+    import numtorch as nt
+    p = nt.nn.Parameter(nt.ones(2))
+    assert str(p) == repr(p) == "Parameter containing:\ntensor([1., 1.], requires_grad=True)"
