@@ -62,17 +62,21 @@ def _max_par(x, y, idx, p, nq):
 
 
 @njit(**_J)
-def _scatter_planes(g, idx, gx, L, Lin, q0, q1):
-    """gx[q, idx[q, j]] += g[q, j] (the backward of max pooling and the forward of max_unpool)."""
+def _scatter_planes(g, idx, gx, L, Lin, q0, q1, assign):
+    """gx[q, idx[q, j]] += g[q, j] (max-pool backward), or = g[q, j] in order, the last write winning
+    (max_unpool forward, as PyTorch's CPU loop does for repeated indices)."""
     for q in range(q0, q1):
         for j in range(q * L, q * L + L):
-            gx[q * Lin + idx[j]] += g[j]
+            if assign:
+                gx[q * Lin + idx[j]] = g[j]
+            else:
+                gx[q * Lin + idx[j]] += g[j]
 
 
 @njit(parallel=True, **_J)
-def _scatter_par(g, idx, gx, L, Lin, nq):
+def _scatter_par(g, idx, gx, L, Lin, nq, assign):
     for q in prange(nq):
-        _scatter_planes(g, idx, gx, L, Lin, q, q + 1)
+        _scatter_planes(g, idx, gx, L, Lin, q, q + 1, assign)
 
 
 @njit(inline='always', **_J)
@@ -252,14 +256,15 @@ def max_pool(x, y, idx, p):
         _max_planes(x, y, idx, p, 0, nq)
 
 
-def scatter_add_planes(g, idx, gx, L, Lin, P):
-    """gx (P, Lin) += g (P, L) scattered to idx (P, L): max-pool backward, max_unpool forward."""
+def scatter_add_planes(g, idx, gx, L, Lin, P, assign=False):
+    """gx (P, Lin) += g (P, L) scattered to idx (P, L) (max-pool backward); with ``assign`` the values are
+    written instead, the last one winning for a repeated index (max_unpool forward)."""
     if on_device(g):
-        return cuda_impl("pooling").scatter_add_planes(g, idx, gx, L, Lin, P)
+        return cuda_impl("pooling").scatter_add_planes(g, idx, gx, L, Lin, P, assign)
     if parallel_ok() and P > 1 and P * L >= PAR_MIN:
-        _scatter_par(g, idx, gx, L, Lin, P)
+        _scatter_par(g, idx, gx, L, Lin, P, bool(assign))
     else:
-        _scatter_planes(g, idx, gx, L, Lin, 0, P)
+        _scatter_planes(g, idx, gx, L, Lin, 0, P, bool(assign))
 
 
 def avg_pool(x, y, p):

@@ -85,6 +85,11 @@ def test_pooling_parity(cuda):
     g = RNG.standard_normal(P * 9)
     h, d = _pair(cuda, lambda g, i, gx: kp.scatter_add_planes(g, i, gx, 9, 30, P), g, idx, np.zeros(P * 30))
     _close(h, d)
+    rep = np.repeat(np.arange(3, dtype=np.int64), 3)        # repeated indices: assign keeps the last value
+    h, d = _pair(cuda, lambda g, i, gx: kp.scatter_add_planes(g, i, gx, 9, 30, P, assign=True), g,
+                 np.tile(rep, P), np.full(P * 30, 7.0))
+    _close(h, d)
+    assert h[2].reshape(P, 30)[0, :4].tolist() == [g[2], g[5], g[8], 7.0]
     pa = fpool._geom(P, sp, (1, 3, 2), (1, 2, 2), (0, 1, 0), (1, 1, 1), o, 0, 0)
     h, d = _pair(cuda, lambda x, y: kp.avg_pool(x, y, pa), x, np.zeros(P * 9))
     _close(h, d)

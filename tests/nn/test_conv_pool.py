@@ -120,3 +120,19 @@ def test_pool_errors_match_torch():
                 "stride should not be zero")
     twin_raises(lambda T: T.nn.functional.adaptive_avg_pool2d(T.ones(5), 2), RuntimeError,
                 "adaptive_avg_pool2d(): Expected 3D or 4D tensor, but got [5]")
+
+
+def test_max_unpool_repeated_indices_overwrite_like_torch():
+    """Overlapping windows repeat an index: unpooling writes it (last one wins), it does not add."""
+    from _twin import twin
+
+    def case(T):
+        F = T.nn.functional
+        x = T.tensor([[[1., 5., 2., 3.]]])
+        out, idx = F.max_pool1d(x, 2, 1, return_indices=True)
+        y = T.tensor([[[[1., 9., 2.], [4., 0., 8.]]]])
+        o2, i2 = F.max_pool2d(y, 2, 1, return_indices=True)
+        return F.max_unpool1d(out, idx, 2, 1), F.max_unpool2d(o2, i2, 2, 1)
+    u1, u2 = twin(case)
+    assert u1.tolist() == [[[0.0, 5.0, 0.0, 3.0]]]
+    assert u2.tolist() == [[[[0.0, 9.0, 0.0], [0.0, 0.0, 0.0]]]]

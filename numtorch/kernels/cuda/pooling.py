@@ -59,25 +59,32 @@ def max_pool(x, y, idx, p):
 
 
 @cuda.jit
-def _k_scatter(g, idx, gx, L, Lin, total):
-    """Thread per input element e of plane q: sum g over the plane's outputs whose index is e."""
+def _k_scatter(g, idx, gx, L, Lin, total, assign):
+    """Thread per input element e of plane q: sum g over the plane's outputs whose index is e (assign: the
+    last such g in order, written; untouched when none)."""
     i = cuda.grid(1)
     while i < total:
         q = i // Lin
         e = i % Lin
         acc = 0.0
+        hit = False
         for j in range(q * L, q * L + L):
             if idx[j] == e:
-                acc += g[j]
-        gx[i] += acc
+                acc = g[j] if assign else acc + g[j]
+                hit = True
+        if assign:
+            if hit:
+                gx[i] = acc
+        else:
+            gx[i] += acc
         i += cuda.gridDim.x * cuda.blockDim.x
 
 
-def scatter_add_planes(g, idx, gx, L, Lin, P):
+def scatter_add_planes(g, idx, gx, L, Lin, P, assign=False):
     total = int(P * Lin)
     if total:
         b, t = launch(total)
-        _k_scatter[b, t](g, idx, gx, int(L), int(Lin), total)
+        _k_scatter[b, t](g, idx, gx, int(L), int(Lin), total, bool(assign))
 
 
 @cuda.jit(device=True)

@@ -376,7 +376,7 @@ def _max_unpool_nd(input, indices, nd, kernel_size, stride, padding, output_size
     P = int(np.prod(lead))
     L = int(np.prod(input.shape[-nd:]))
     y = _zeros(P * Lin, input.dtype.compute, input)
-    _kp.scatter_add_planes(_np_in(input), ind, y, L, Lin, P)
+    _kp.scatter_add_planes(_np_in(input), ind, y, L, Lin, P, assign=True)
     out = _wrap(y, lead + o, input)
     if needs_grad(input):
         idx_t = indices
