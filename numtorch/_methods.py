@@ -4,7 +4,9 @@ import numbers
 import numpy as np
 
 from . import dtypes as _dt
+from . import fastpath as _fp
 from . import ops as _ops
+from .autograd import engine as _engine
 from . import pointwise as _pw
 from . import reductions as _red
 from . import views as _views
@@ -26,10 +28,30 @@ def _binop(fn, reflected=False):
     return op
 
 
-def _cmp(name):
-    f = _pw.FUNCS[name]
+def _fast_binop(name, fn):
+    """An operator that tries the dispatch fast path (``numtorch.fastpath``) before ``fn``."""
+    fast, classes = _fp.binary, _fp._FAST
 
     def op(self, other):
+        if self.__class__ in classes:
+            r = fast(name, self, other)
+            if r is not None:
+                return r
+        if not _operand_ok(other):
+            return NotImplemented
+        return fn(self, other)
+    return op
+
+
+def _cmp(name):
+    f = _pw.FUNCS[name]
+    fast, classes = _fp.binary, _fp._FAST
+
+    def op(self, other):
+        if self.__class__ in classes and other is not None:
+            r = fast(name, self, other)
+            if r is not None:
+                return r
         if other is None and name in ("eq", "ne"):
             return name == "ne"
         if not _operand_ok(other):
@@ -158,8 +180,7 @@ def _zero_(self):
 
 
 def _backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
-    from .autograd.engine import backward
-    backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+    _engine.backward(self, gradient, retain_graph, create_graph, inputs=inputs)
 
 
 def _new_factory(name):
@@ -273,11 +294,11 @@ def bind():
     T.addcmul_ = lambda self, t1, t2, value=1: self.copy_(_pw.addcmul(self, t1, t2, value=value))
     T.addcdiv_ = lambda self, t1, t2, value=1: self.copy_(_pw.addcdiv(self, t1, t2, value=value))
 
-    T.__add__ = T.__radd__ = _binop(_pw.add)
-    T.__sub__ = _binop(_pw.sub)
+    T.__add__ = T.__radd__ = _fast_binop("add", _pw.add)     # commutative: a + b == b + a exactly
+    T.__sub__ = _fast_binop("sub", _pw.sub)
     T.__rsub__ = _binop(lambda s, o: _pw.rsub(s, o))
-    T.__mul__ = T.__rmul__ = _binop(_pw.mul)
-    T.__truediv__ = _binop(_pw.div)
+    T.__mul__ = T.__rmul__ = _fast_binop("mul", _pw.mul)
+    T.__truediv__ = _fast_binop("div", _pw.div)
     T.__rtruediv__ = _binop(lambda s, o: _rtruediv(s, o))
     T.__floordiv__ = _binop(_pw.floor_divide)
     T.__rfloordiv__ = _binop(_pw.floor_divide, reflected=True)

@@ -6,8 +6,9 @@ import warnings
 import numpy as np
 
 from . import dtypes as _dt
+from . import fastpath as _fp
 from .device import CPU, as_device, device as _device
-from .shape import as_shape, check_size_nonneg, numel
+from .shape import as_shape, check_size_nonneg, contiguous_strides, numel
 from .storage import Storage, empty_buffer
 from .tensor import Tensor
 
@@ -144,6 +145,11 @@ def _ragged_message(data, dim=0):
 
 def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
     """``torch.tensor``: always copies; infers dtype like PyTorch."""
+    if data.__class__ is list and dtype is None and device is None and not requires_grad and 0 < len(data) <= 64 \
+            and _DEFAULT[0] is CPU:
+        t = _small_list(data)
+        if t is not None:
+            return t
     if isinstance(data, Tensor):
         warnings.warn("To copy construct from a tensor, it is recommended to use sourceTensor.detach().clone() "
                       "or sourceTensor.detach().clone().requires_grad_(True), rather than "
@@ -152,6 +158,27 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
     arr, inferred = _infer(data, req)
     dt = req if req is not None else inferred
     return _from_host_array(np.asarray(arr), dt, _dev(device), requires_grad)
+
+
+_F32_MAX = 3.4028234663852886e38
+
+
+def _small_list(data):
+    """``tensor([1., 2.])`` / ``tensor([1, 2])``: a short flat list of Python floats and ints, the values in
+    range of the result dtype (no overflow to handle), or None for the general path."""
+    fl = False
+    for v in data:
+        c = v.__class__
+        if c is float:
+            if not -_F32_MAX <= v <= _F32_MAX:
+                return None
+            fl = True
+        elif c is not int or not -0x8000000000000000 <= v <= 0x7FFFFFFFFFFFFFFF:
+            return None
+    dt = _dt.get_default_dtype() if fl else _dt.int64
+    if dt.np.itemsize < 4:
+        return None
+    return _fp.tensor_of(np.array(data, dtype=dt.np), (len(data),), (1,), dt)
 
 
 def as_tensor(data, dtype=None, device=None):
@@ -219,7 +246,6 @@ def _factory(size, dtype, device, requires_grad, fill):
 
 
 def _contig(shape):
-    from .shape import contiguous_strides
     return contiguous_strides(shape)
 
 

@@ -15,6 +15,7 @@ import warnings
 import numpy as np
 
 from . import dtypes as _dt
+from . import fastpath as _fp
 from . import ops as _ops
 from . import views as _views
 from .autograd.graph import needs_grad, record
@@ -237,6 +238,11 @@ def _bw_mask_index(node, g):
 
 
 def __getitem__(self, index):
+    if index.__class__ is int and self.__class__ in _fp._FAST:
+        shp = self._shape
+        if shp and -shp[0] <= index < shp[0] and not needs_grad(self):
+            st = self._stride
+            return _fp.view_of(self, shp[1:], st[1:], self._offset + (index % shp[0]) * st[0])
     if _is_int(index):
         return _select(self, 0, int(index), 0)
     if isinstance(index, slice):

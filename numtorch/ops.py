@@ -4,7 +4,7 @@ import numbers
 import numpy as np
 
 from . import dtypes as _dt
-from .autograd.graph import needs_grad, record
+from .autograd.graph import _NO_SAVE, _PLAIN, _save as _graph_save, needs_grad, record, record_op
 from .autograd.grad_mode import is_grad_enabled
 from .kernels import elementwise as _ew
 from .kernels import index as _ix
@@ -191,6 +191,20 @@ def _lookup(name):
 def elementwise(name, *operands, out=None, params=(), ctx=None, promote_extra=()):
     """Apply table op ``name`` to tensors/scalars with PyTorch promotion, broadcasting and autograd.
     ``promote_extra`` are scalar parameters that take part in type promotion only (pow's exponent)."""
+    if out is None and not promote_extra and len(params) < 2:
+        a = operands[0]
+        if a.__class__ in _fp._FAST:
+            n = len(operands)
+            if n == 2:
+                r = _fp.binary(name, a, operands[1], params[0] if params else 1.0,
+                               ctx if ctx is not None else (params[0] if params else 1))
+            elif n == 1:
+                r = _fp.unary(name, a, params[0] if params else 0.0,
+                              ctx if ctx is not None else (params[0] if params else 1))
+            else:
+                r = None
+            if r is not None:
+                return r
     op = _lookup(name)
     dev = _check_device(*operands)
     cdt, odt = _result_dtypes(op, operands + promote_extra)
@@ -233,17 +247,38 @@ def _wanted(op, which, operands):
 
 
 def _record(op, res, operands, ctx, saved_self=None):
-    save = []
-    for s in op.save:
-        if s == "a":
-            save.append((saved_self if saved_self is not None else operands[0])
-                        if _wanted(op, "a", operands) else None)
-        elif s == "b":
-            save.append(operands[1] if _wanted(op, "b", operands) else None)
-    inputs = tuple(o if isinstance(o, Tensor) else None for o in operands)
-    name = op.grad_fn_tensor if op.grad_fn_tensor and inputs[1] is not None else op.grad_fn
-    record(name, res, inputs, op.backward, save=save, ctx=ctx,
-           save_outputs=(0,) if "out" in op.save else ())
+    saved = ()
+    if op.save:
+        saved = []
+        for s in op.save:
+            if s == "a":
+                saved.append(_save(saved_self if saved_self is not None else operands[0])
+                             if _wanted(op, "a", operands) else _NO_SAVE)
+            elif s == "b":
+                saved.append(_save(operands[1]) if _wanted(op, "b", operands) else _NO_SAVE)
+        saved = tuple(saved)
+    a = operands[0]
+    if len(operands) > 2 or a.__class__ is not Tensor and not isinstance(a, Tensor):
+        inputs = tuple([o if isinstance(o, Tensor) else None for o in operands])
+        name = op.grad_fn_tensor if op.grad_fn_tensor and inputs[1] is not None else op.grad_fn
+        record(name, res, inputs, op.backward, save=[e[0] for e in saved], ctx=ctx,
+               save_outputs=_OUT0 if "out" in op.save else ())
+        return
+    b = operands[1] if len(operands) == 2 else None
+    if b is not None and b.__class__ is not Tensor and not isinstance(b, Tensor):
+        b = None
+    name = op.grad_fn_tensor if op.grad_fn_tensor and b is not None else op.grad_fn
+    record_op(name, res, a, False if len(operands) == 1 else b, op.backward, saved, ctx, "out" in op.save)
+
+
+def _save(t):
+    """A saved entry: (tensor, version, output_nr, is_output); plain values are kept as they are."""
+    if t is None or t.__class__ in _PLAIN:
+        return (t, None, 0, False)
+    return _graph_save(t)
+
+
+_OUT0 = (0,)
 
 
 def _to_out(res, out):
@@ -416,3 +451,6 @@ def where(condition, input=None, other=None, *, out=None):
         from .optable import _bw_where
         record("WhereBackward0", res, ins, _bw_where, save=(condition,))
     return _to_out(res, out) if out is not None else res
+
+
+from . import fastpath as _fp  # noqa: E402 (it reads this module's helpers)

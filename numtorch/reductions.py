@@ -5,6 +5,7 @@ import math
 import numpy as np
 
 from . import dtypes as _dt
+from . import fastpath as _fp
 from .autograd.graph import needs_grad, record
 from ._buffers import copy_flat
 from .kernels import reduction as _kr
@@ -58,6 +59,17 @@ def _acc_dtype(op, x, dtype):
 
 def _expand_back(g, shape, dims, keepdim):
     """Broadcast a reduced gradient back over the input shape."""
+    if not g._requires_grad:
+        # One stride-0 view (what unsqueeze + expand give) without recording anything.
+        gs, k, st = g._stride, 0, []
+        for d in range(len(shape)):
+            if d in dims:
+                st.append(0)
+                k += keepdim
+            else:
+                st.append(gs[k] if g._shape[k] != 1 or shape[d] == 1 else 0)
+                k += 1
+        return g._view_of(shape, st, g._offset)
     if not keepdim:
         for d in sorted(dims):
             g = g.unsqueeze(d)
@@ -99,8 +111,26 @@ def _full(dim):
     return dim is None
 
 
-def sum(x, dim=None, keepdim=False, *, dtype=None, out=None):
-    res, dims = _reduce("sum", x, dim, keepdim, dtype)
+_ALL = tuple(tuple(range(n)) for n in range(8))
+
+
+def _np_aliases(dim, keepdim, axis, keepdims):
+    """NumPy's ``axis=``/``keepdims=``, taken inline by the hot ``sum``/``mean`` (no wrapper frame)."""
+    if axis is not None:
+        if dim is not None:
+            raise TypeError("received an invalid combination of arguments - got both 'dim' and 'axis'")
+        dim = axis
+    return dim, (keepdim if keepdims is None else keepdims)
+
+
+def sum(x, dim=None, keepdim=False, *, dtype=None, out=None, axis=None, keepdims=None):
+    if axis is not None or keepdims is not None:
+        dim, keepdim = _np_aliases(dim, keepdim, axis, keepdims)
+    res = _fp.reduce_all(x, False) if dim is None and dtype is None and out is None else None
+    if res is None:
+        res, dims = _reduce("sum", x, dim, keepdim, dtype)
+    else:
+        dims = _ALL[x.ndim] if x.ndim < 8 else tuple(range(x.ndim))
     if res.dtype.is_floating_point and needs_grad(x):
         shape = x._shape
         record("SumBackward0" if _full(dim) else "SumBackward1", res, (x,),
@@ -125,15 +155,24 @@ def _mean_dtype(x, dtype, name="mean"):
     return dt
 
 
-def mean(x, dim=None, keepdim=False, *, dtype=None, out=None):
-    dt = _mean_dtype(x, dtype)
-    res, dims = _reduce("mean", x, dim, keepdim, dt)
+def mean(x, dim=None, keepdim=False, *, dtype=None, out=None, axis=None, keepdims=None):
+    if axis is not None or keepdims is not None:
+        dim, keepdim = _np_aliases(dim, keepdim, axis, keepdims)
+    res = _fp.reduce_all(x, True) if dim is None and dtype is None and out is None else None
+    if res is None:
+        dt = _mean_dtype(x, dtype)
+        res, dims = _reduce("mean", x, dim, keepdim, dt)
+    else:
+        dims = _ALL[x.ndim] if x.ndim < 8 else tuple(range(x.ndim))
     if needs_grad(x):
         shape = x._shape
         n = numel([shape[d] for d in dims])
         record("MeanBackward0" if _full(dim) else "MeanBackward1", res, (x,),
                lambda node, g: (_expand_back(g / n if n else g, shape, dims, keepdim),))
     return _out(res, out)
+
+
+sum._aliased = mean._aliased = True       # they take the aliases themselves
 
 
 def nanmean(x, dim=None, keepdim=False, *, dtype=None, out=None):

@@ -21,8 +21,11 @@ _NONLEAF_GRAD_WARNING = (
 class Tensor:
     """A strided view of a Storage. Views share storage and the version counter."""
     __slots__ = ("_storage", "_shape", "_stride", "_offset", "dtype", "_vc", "_requires_grad", "_grad",
-                 "grad_fn", "_output_nr", "_retains_grad", "_grad_acc", "_base", "_hooks", "_name",
-                 "__weakref__", "__dict__")
+                 "grad_fn", "_output_nr", "_base", "_name", "__weakref__", "__dict__")
+    # Rarely set: class defaults, so that building a tensor writes three fewer slots.
+    _retains_grad = False
+    _grad_acc = None
+    _hooks = None
 
     # -- construction --------------------------------------------------------------------------------
     def __new__(cls, *args, **kwargs):
@@ -49,10 +52,7 @@ class Tensor:
         t._grad = None
         t.grad_fn = None
         t._output_nr = 0
-        t._retains_grad = False
-        t._grad_acc = None
         t._base = None
-        t._hooks = None
         return t
 
     @classmethod

@@ -1,6 +1,7 @@
 """Metadata-only views (no copies), each recording PyTorch's grad_fn when autograd is on."""
 import operator
 
+from . import fastpath as _fp
 from .autograd.graph import needs_grad, record
 from .shape import (Size, as_shape, broadcast_shapes, contiguous_strides, infer_size, numel, view_strides,
                     wrap_dim, wrap_dims)
@@ -22,6 +23,10 @@ def _view_error():
 
 
 def view(x, *shape):
+    if x.__class__ in _fp._FAST and not needs_grad(x):
+        v = _fp.view_contiguous(x, shape[0] if len(shape) == 1 and shape[0].__class__ in (tuple, Size) else shape)
+        if v is not None:
+            return v
     if len(shape) == 1 and not isinstance(shape[0], (int, tuple, list, Size)) and hasattr(shape[0], "np"):
         return x.view_dtype(shape[0])
     shape = infer_size(as_shape(shape), x.numel())

@@ -9,6 +9,7 @@ from .graph import AccumulateGrad, edge_of
 from .hooks import (_PostAccumulate, _install_retain, _tensor_pre_hooks,  # noqa: F401 (tensor.py imports these)
                     register_post_accumulate_grad_hook, register_tensor_hook)
 from ..kernels import elementwise as _ew
+from ..shape import contiguous_strides
 
 
 def _shape_str(shape):
@@ -56,8 +57,13 @@ def _roots(tensors):
 
 
 def _ones_like(t):
-    from ..creation import ones_like
-    return ones_like(t)
+    global _ones_like_fn
+    if _ones_like_fn is None:
+        from ..creation import ones_like as _ones_like_fn
+    return _ones_like_fn(t)
+
+
+_ones_like_fn = None
 
 
 def _implicit_grads(tensors, grads):
@@ -334,9 +340,7 @@ def _fresh(g, var):
             and len(g._storage.data) == g.numel())
 
 
-def _contig(shape):
-    from ..shape import contiguous_strides
-    return contiguous_strides(shape)
+_contig = contiguous_strides
 
 
 def _add_into(dst, src):

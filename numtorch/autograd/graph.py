@@ -316,6 +316,60 @@ def record(name, outputs, inputs, backward, save=(), save_outputs=(), ctx=None):
     return outputs
 
 
+_new = object.__new__
+_NO_SAVE = (None, None, 0, False)
+
+
+def _edge_meta(t):
+    """(edge, meta) of one operand of ``record_op``: ``record``'s per-input step, inlined."""
+    fn = t.grad_fn
+    if fn is not None:
+        if t._base is not None and fn._view_version is not None and fn._view_version != t._vc.value:
+            fn = _regenerate(t)
+        e = (fn, t._output_nr)
+    elif t._requires_grad:
+        e = (grad_accumulator(t), 0)
+    else:
+        e = _NO_EDGE
+    return e, (t._shape, t.dtype, t._storage.device)
+
+
+def record_op(name, out, a, b, backward, saved, ctx, save_out):
+    """``record`` for the elementwise table ops: one output, tensor ``a`` and a tensor ``b``, None (a
+    scalar operand: no edge) or False (unary: one input); ``saved`` are ready entries
+    (``_save``/``_NO_SAVE``); ``save_out`` adds the output as ``save_outputs=(0,)`` does."""
+    cls = _node_classes.get(name)
+    if cls is None:
+        cls = node_class(name)
+    node = _new(cls)
+    ea, ma = _edge_meta(a)
+    if b is False:
+        node.next_functions = (ea,)
+        node._input_meta = (ma,)
+    elif b is None:
+        node.next_functions = (ea, _NO_EDGE)
+        node._input_meta = (ma, None)
+    else:
+        eb, mb = _edge_meta(b)
+        node.next_functions = (ea, eb)
+        node._input_meta = (ma, mb)
+    node._needs = None
+    node._backward = backward
+    node.ctx = ctx
+    node._seq = next(_seq)
+    node._num_outputs = 1
+    out._requires_grad = True
+    out.grad_fn = node
+    out._output_nr = 0
+    if out._base is not None:
+        node._view_version = out._vc.value
+    if save_out:
+        al = out._alias()
+        saved = saved + ((al, al._vc.value, 0, True),)
+    node._saved = saved
+    return out
+
+
 def _regenerate(t):
     """A view whose base changed in place since the view was made gets a fresh AsStridedBackward0
     grad_fn on the base's current history (PyTorch regenerates view grad_fns the same way)."""

@@ -131,3 +131,12 @@ class UninitializedBuffer(Tensor):
 def is_lazy(param):
     """Whether ``param`` is an uninitialised parameter or buffer."""
     return isinstance(param, (UninitializedParameter, UninitializedBuffer))
+
+
+def _register_fast():
+    # Parameters take the dispatch fast path like plain tensors (subclasses written by users do not).
+    from .. import fastpath
+    fastpath._FAST.add(Parameter)
+
+
+_register_fast()

@@ -1,0 +1,277 @@
+"""The dispatch fast path for small CPU elementwise ops.
+
+Covers the common case: operands of one dtype, contiguous, on the CPU (or a tensor and a Python
+float/int), no ``out=``, below the parallel threshold. A plan per (op, dtype, operand kind) is built
+once by the general path's own rules (``ops._result_dtypes``, ``kernels.elementwise._resolve``) and
+caches the compiled kernel and the output dtype, so a call is a few identity checks, one allocation,
+one compiled call and (when grad is needed) the same graph record as the general path. Anything else
+returns ``None`` and the caller takes ``ops.elementwise``, which defines the semantics."""
+import numpy as np
+
+from . import ops as _ops
+from .autograd.grad_mode import _state
+from .device import CPU
+from .kernels import elementwise as _ew
+from .storage import Storage, VersionCounter
+from .shape import numel as _numel
+from .tensor import Tensor
+
+_CONTIG = _ew._CONTIG
+_contig = _ew._contig
+_Z2, _Z3 = _ew._Z2, _ew._Z3
+_empty = np.empty
+_new = object.__new__
+_FAST = {Tensor}                # exact classes taken here (nn.Parameter adds itself)
+_PLANS = {}                     # (op, dtype, operand kind) -> plan tuple, or False when not eligible
+_SCALAR_KINDS = (float, int)
+
+
+def tensor_of(buf, shape, stride, dtype):
+    """A fresh CPU tensor owning ``buf`` (what ``Tensor._make(Storage(buf), ...)`` builds, inlined)."""
+    t = _new(Tensor)
+    s = _new(Storage)
+    s.data = buf
+    s.device = CPU
+    v = _new(VersionCounter)
+    v.value = 0
+    t._storage = s
+    t._shape = shape
+    t._stride = stride
+    t._offset = 0
+    t.dtype = dtype
+    t._vc = v
+    t._requires_grad = False
+    t._grad = None
+    t.grad_fn = None
+    t._output_nr = 0
+    t._base = None
+    return t
+
+
+def view_of(x, shape, stride, offset):
+    """A view of ``x`` sharing storage, version counter and base (``Tensor._view_of``, inlined)."""
+    t = _new(Tensor)
+    t._storage = x._storage
+    t._shape = shape
+    t._stride = stride
+    t._offset = offset
+    t.dtype = x.dtype
+    t._vc = x._vc
+    t._requires_grad = False
+    t._grad = None
+    t.grad_fn = None
+    t._output_nr = 0
+    b = x._base
+    t._base = x if b is None else b
+    return t
+
+
+_VIEWS = {}                     # (source shape, requested sizes) -> resolved contiguous (shape, strides)
+
+
+def view_contiguous(x, sizes):
+    """``x.view(*sizes)`` of a contiguous tensor given int sizes, or None (the general path checks
+    and raises)."""
+    key = (x._shape, sizes)
+    try:
+        hit = _VIEWS.get(key)
+    except TypeError:           # a list among the sizes
+        return None
+    if hit is None:
+        for s in sizes:
+            if s.__class__ is not int:
+                return None
+        from .shape import infer_size
+        try:
+            shape = infer_size(sizes, _numel(x._shape))
+        except RuntimeError:
+            return None
+        c = _CONTIG.get(shape) or _contig(shape)
+        hit = (shape, c[0])
+        if len(_VIEWS) > 4096:
+            _VIEWS.clear()
+        _VIEWS[key] = hit
+    c = _CONTIG.get(x._shape) or _contig(x._shape)
+    if x._stride != c[0]:
+        return None
+    return view_of(x, hit[0], hit[1], x._offset)
+
+
+def _build(name, arity, a, b):
+    """(serial kernel and parameter for the default p0, kernel object, special, output dtype, output
+    NumPy dtype, op row), or False when the op/dtypes are not eligible."""
+    try:
+        op = _ops._lookup(name)
+        if op.arity != arity:
+            return False
+        cdt, odt = _ops._result_dtypes(op, (a,) if b is None else (a, b))
+        if cdt is not a.dtype or cdt.compute != cdt.np or (op.promote is _ops.KEEP_INT
+                                                             and not cdt.is_floating_point):
+            return False
+        cnp = cdt.np
+        dts = (cnp, odt.np) if arity == 1 else (cnp, cnp, odt.np)
+        ent = _ew._resolve(op.kernel, arity, dts, cnp.num)
+    except Exception:       # noqa: BLE001 - the general path raises the proper error
+        return False
+    k, special = ent[0], ent[1]
+    p0 = 1.0 if arity == 2 else 0.0
+    k0, p0 = special(k, p0) if special is not None else (k, p0)
+    return (k0.s, p0, k, special, odt, odt.np, op)
+
+
+def _stride_flag(t, cs):
+    """1 when ``t`` is contiguous over the output's strides ``cs``, 0 when every stride is 0 (an
+    expanded scalar), else None."""
+    st = t._stride
+    if st == cs:
+        return 1
+    for s in st:
+        if s:
+            return None
+    return 0
+
+
+def binary(name, a, b, p0=1.0, ctx=1):
+    """``a <op> b`` for a tensor ``a`` of a fast class, or None when the general path must run.
+    ``p0`` is the kernel parameter (alpha) and ``ctx`` what the graph node keeps, as in ``ops.elementwise``.
+    Operands: same dtype, contiguous, 0-d or expanded from one element; or ``b`` a Python float/int."""
+    st = a._storage
+    if st.device is not CPU:
+        return None
+    bc = b.__class__
+    dt = a.dtype
+    shape = a._shape
+    if bc in _FAST:
+        if b.dtype is not dt or b._storage.device is not CPU:
+            return None
+        bshape = b._shape
+        if bshape != shape:
+            if not bshape:
+                pass
+            elif not shape:
+                shape = bshape
+            else:
+                return None
+        key = (name, dt, Tensor)
+    elif bc is float or bc is int:
+        key = (name, dt, bc)
+    else:
+        return None
+    c = _CONTIG.get(shape)
+    if c is None:
+        c = _contig(shape)
+    cs, n = c
+    if n >= _ew.PAR_MIN or not n:
+        return None
+    As = 1 if a._stride == cs else _stride_flag(a, cs)
+    if As is None:
+        return None
+    plan = _PLANS.get(key)
+    if plan is None:
+        plan = _PLANS[key] = _build(name, 2, a, b)
+    if plan is False:
+        return None
+    ks, pd, k, special, odt, onp, op = plan
+    if key[2] is Tensor:
+        Bs = 1 if b._stride == cs else _stride_flag(b, cs)
+        if Bs is None:
+            return None
+        B = b._storage.data
+        boff = b._offset
+        if boff + (n if Bs else 1) > len(B):
+            return None
+    else:
+        B = _ops._scalar_buffer(b, dt.np)
+        boff = Bs = 0
+    A = st.data
+    aoff = a._offset
+    if aoff + (n if As else 1) > len(A):
+        return None
+    if p0 == 1.0:
+        p0 = pd
+    elif special is not None:
+        k, p0 = special(k, float(p0))
+        ks = k.s
+    else:
+        p0 = float(p0)
+    O = _empty(n, onp)
+    if ks(A, aoff, As, B, boff, Bs, O, 0, 1, _Z3, n, p0, 0.0, 0.0):
+        raise RuntimeError(_ew._ZERO_DIV)
+    res = tensor_of(O, shape, cs, odt)
+    if (a._requires_grad or key[2] is Tensor and b._requires_grad) and getattr(_state, "enabled", True) \
+            and op.grad_fn and odt.is_floating_point:
+        _ops._record(op, res, (a, b), ctx)
+    return res
+
+
+def unary(name, a, p0=0.0, ctx=1):
+    """``op(a)`` for a tensor ``a`` of a fast class, or None when the general path must run."""
+    st = a._storage
+    if st.device is not CPU:
+        return None
+    shape = a._shape
+    c = _CONTIG.get(shape)
+    if c is None:
+        c = _contig(shape)
+    cs, n = c
+    if a._stride != cs or n >= _ew.PAR_MIN or not n:
+        return None
+    key = (name, a.dtype)
+    plan = _PLANS.get(key)
+    if plan is None:
+        plan = _PLANS[key] = _build(name, 1, a, None)
+    if plan is False:
+        return None
+    ks, pd, k, special, odt, onp, op = plan
+    if p0 == 0.0:
+        p0 = pd
+    elif special is not None:
+        k, p0 = special(k, float(p0))
+        ks = k.s
+    else:
+        p0 = float(p0)
+    A = st.data
+    aoff = a._offset
+    if aoff + n > len(A):
+        return None
+    O = _empty(n, onp)
+    ks(A, aoff, 1, O, 0, 1, _Z2, n, p0, 0.0, 0.0)
+    res = tensor_of(O, shape, cs, odt)
+    if a._requires_grad and getattr(_state, "enabled", True) and op.grad_fn and odt.is_floating_point:
+        _ops._record(op, res, (a,), ctx)
+    return res
+
+
+def reduce_all(x, mean):
+    """``x.sum()`` (or ``x.mean()``) of a small contiguous float CPU tensor, or None. Sums in float64
+    like the general kernel and rounds once into x's dtype."""
+    st = x._storage
+    if x.__class__ not in _FAST or st.device is not CPU:
+        return None
+    dt = x.dtype
+    if not dt.is_floating_point or dt.compute != dt.np:
+        return None
+    shape = x._shape
+    c = _CONTIG.get(shape)
+    if c is None:
+        c = _contig(shape)
+    cs, n = c
+    if x._stride != cs or n >= _kr.PAR_MIN or not n:
+        return None
+    A = st.data
+    off = x._offset
+    if off or len(A) != n:
+        A = A[off:off + n]
+    part = _empty(1)
+    _rows_ser(_SUM, A, part, 1, n, 1, 0.0)
+    if mean:
+        part[0] = part[0] / n
+    if dt.np is not _F64:
+        O = _empty(1, dt.np)
+        O[0] = part[0]
+        part = O
+    return tensor_of(part, (), (), dt)
+
+
+from .kernels import reduction as _kr  # noqa: E402
+_rows_ser, _SUM, _F64 = _kr._rows_ser, _kr.SUM, np.dtype(np.float64)
