@@ -114,7 +114,8 @@ def _scalar_buffer(x, cnp):
         buf = None
     if buf is None:
         buf = np.array((x,), dtype=cnp)
-        if len(_SCALAR_BUFS) < 512 and (x == x):      # NaN keys never match again: don't cache them
+        # NaN keys never match again, and -0.0 == 0.0 as a key: neither is cached.
+        if len(_SCALAR_BUFS) < 512 and x == x and (x or not isinstance(x, (float, np.floating))):
             _SCALAR_BUFS[key] = buf
     return buf
 

@@ -224,3 +224,13 @@ def test_assert_close_passes_and_make_tensor():
     assert (i >= 0).all() and (i < 5).all()
     n = nt.testing.make_tensor((3, 4), dtype=nt.float64, device="cpu", noncontiguous=True)
     assert not n.is_contiguous() and n.shape == (3, 4)
+
+
+def test_signed_zero_scalars_are_not_conflated():
+    # 0.0 and -0.0 compare equal: a cache keyed on the scalar must not hand one out for the other.
+    x = nt.ones(3)
+    for z in (0.0, -0.0, np.float32(0.0), np.float32(-0.0), 0.0, -0.0):
+        r = (x * z).numpy()
+        assert np.array_equal(np.signbit(r), np.signbit(np.ones(3, np.float32) * np.float32(z))), z
+        r = (x.double() + z - 1).numpy()
+        assert np.array_equal(np.signbit(r), np.signbit(np.ones(3) + float(z) - 1)), z

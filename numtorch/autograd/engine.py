@@ -252,17 +252,25 @@ def _execute(roots, grads, retain, create_graph, targets=None, captures=None, re
                     continue
                 else:
                     _tensor_pre_hooks(node, gbuf)
-            elif node._tensor_hooks is not None or node._retained is not None:
+            elif node._hooked and (node._tensor_hooks is not None or node._retained is not None):
                 _tensor_pre_hooks(node, gbuf)
-            if type(node) is AccumulateGrad:
+            if node.__class__ is AccumulateGrad:
                 if captures is None:
                     if needed is None and node.variable._hooks:
                         _tensor_pre_hooks(node, gbuf)
                     if gbuf[0] is not None:
                         _accumulate(node, gbuf[0], create_graph)
                 continue
-            if node._pre_hooks or node._hooks:
+            if node._hooked and (node._pre_hooks or node._hooks):
                 outs = _call(node, gbuf)
+            elif len(gbuf) == 1:
+                g = gbuf[0]
+                if g is None:
+                    outs = ()
+                else:
+                    outs = node._backward(node, g)
+                    if type(outs) is not tuple:
+                        outs = tuple(outs) if isinstance(outs, list) else (outs,)
             else:
                 for g in gbuf:
                     if g is not None:
@@ -286,9 +294,14 @@ def _execute(roots, grads, retain, create_graph, targets=None, captures=None, re
                             g = sum_to_meta(g, meta, node, i)
                         buf = buffers.get(nxt)
                         if buf is None:
-                            buf = buffers[nxt] = [None] * nxt._num_outputs
-                        old = buf[nr]
-                        buf[nr] = g if old is None else old + g
+                            if nxt._num_outputs == 1:
+                                buffers[nxt] = [g]
+                            else:
+                                buf = buffers[nxt] = [None] * nxt._num_outputs
+                                buf[nr] = g
+                        else:
+                            old = buf[nr]
+                            buf[nr] = g if old is None else old + g
                     d = deps[nxt] - 1
                     deps[nxt] = d
                     if d == 0:

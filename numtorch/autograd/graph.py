@@ -74,6 +74,7 @@ class Node:
     _hooks = None              # node post-hooks: fn(grad_inputs, grad_outputs) -> new grad_inputs or None
     _tensor_hooks = None       # (output_nr, fn) registered through Tensor.register_hook on a non-leaf
     _retained = None           # {output_nr: weakref to a tensor that called retain_grad()}
+    _hooked = False            # any of the four above was ever set: the engine's plain path skips them all
     _metadata = None
     _view_version = None       # view nodes: the version counter value their output was made at
 
@@ -115,6 +116,7 @@ class Node:
         """``fn(grad_inputs, grad_outputs)`` runs after the node; it may return replacement grad_inputs."""
         if self._hooks is None:
             self._hooks = []
+        self._hooked = True
         self._hooks.append(fn)
         return RemovableHandle(self._hooks, fn)
 
@@ -122,6 +124,7 @@ class Node:
         """``fn(grad_outputs)`` runs before the node; it may return replacement grad_outputs."""
         if self._pre_hooks is None:
             self._pre_hooks = []
+        self._hooked = True
         self._pre_hooks.append(fn)
         return RemovableHandle(self._pre_hooks, fn)
 

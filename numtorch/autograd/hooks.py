@@ -11,6 +11,7 @@ def _install_retain(t):
     node = t.grad_fn
     if node._retained is None:
         node._retained = {}
+    node._hooked = True
     node._retained[t._output_nr] = weakref.ref(t)
 
 
@@ -26,6 +27,7 @@ def register_tensor_hook(t, hook):
     entry = (t._output_nr, hook)
     if fn._tensor_hooks is None:
         fn._tensor_hooks = []
+    fn._hooked = True
     fn._tensor_hooks.append(entry)
     return RemovableHandle(fn._tensor_hooks, entry)
 
