@@ -116,8 +116,8 @@ def _s(x):
 
 
 def run(torch_ok, cold_demo=False, log=sys.stderr):
-    res = {"import_numtorch_s": import_time("numtorch"), "import_torch_s": import_time("torch") if torch_ok
-           else (None, None)}
+    res = {"import_numtorch_s": import_time("numtorch", runs=5), "import_numba_s": import_time("numba", runs=5),
+           "import_torch_s": import_time("torch") if torch_ok else (None, None)}
     print(f"[startup] import numtorch {_s(res['import_numtorch_s'][0])}", file=log, flush=True)
     res["families"] = families(log)
     res["demo"] = demo(torch_ok, cold=cold_demo, log=log)
@@ -126,7 +126,10 @@ def run(torch_ok, cold_demo=False, log=sys.stderr):
 
 def format_startup(res):
     imp, wall = res["import_numtorch_s"]
-    lines = [f"import numtorch: {_s(imp)} (fresh process, median of 3; process wall {_s(wall)})"]
+    lines = [f"import numtorch: {_s(imp)} (fresh process, median of 5; process wall {_s(wall)})"]
+    nb = (res.get("import_numba_s") or (None, None))[0]
+    if nb is not None:
+        lines[-1] += f"; import numba alone: {_s(nb)}"
     ti, tw = res.get("import_torch_s") or (None, None)
     if ti is not None:
         lines[-1] += f"; import torch: {_s(ti)} (process wall {_s(tw)})"

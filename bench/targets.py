@@ -2,8 +2,9 @@
 
 1. every large-tensor row (the largest size run of each sized row) at or below PyTorch's time;
 2. streaming rows (largest size) at >= 80% of the measured memory bandwidth;
-3. 2x2 add latency <= 2x PyTorch's;
-4. the tutorial's tiny autograd step <= PyTorch's;
+3. small tensors (issue 15): per-op latency rows (``SMALL``) and the sized ``add``/``relu``/``exp``/``sum`` rows
+   at 1e3 (<= 1.5x) and 1e4..1e6 elements (<= 1x), each against PyTorch's time;
+4. ``import numtorch`` at most 0.1 s more than ``import numba`` (start-up figures);
 5. ``python -m numtorch.demo`` wall time below the same cells run with PyTorch.
 
 Under ``--device cuda`` (``evaluate_cuda``): elementwise rows at >= 80% of the GPU's measured copy
@@ -42,6 +43,27 @@ def _ratio_target(results, row, limit, label):
                       f"({q:.2f}x, limit {limit:g}x)"}
 
 
+SMALL = (("add_2x2", 1.5, "2x2 a + b"), ("mul_scalar_2x2", 1.5, "2x2 a * 2"), ("sum_4", 1.5, "x.sum() of 4"),
+         ("index_2x2", 1.5, "x[0]"), ("view_2x2", 1.5, "x.view(-1)"), ("tensor_list2", 1.5, "tensor([1., 2.])"),
+         ("autograd_tiny", 0.7, "tiny autograd step"), ("linear_call_4x4", 1.0, "Linear(4, 4) call"),
+         ("autograd_chain100", 0.7, "100-op chain + backward"), ("add_row_256", 1.0, "256x256 row-broadcast add"))
+SIZED_SMALL = ("add", "relu", "exp", "sum")
+
+
+def _sized_small(results):
+    """The sized rows at 1e3 (<= 1.5x) and 1e4, 1e5, 1e6 elements (<= 1x), where they were run."""
+    rows = [r for r in results if r["row"] in SIZED_SMALL and r["elements"] in (10**3, 10**4, 10**5, 10**6)
+            and _t(r, "numtorch") and _t(r, "torch")]
+    if not rows:
+        return [{"target": "add/relu/exp/sum at 1e3-1e6 elements", "met": None,
+                 "detail": "not measured (run --ops add,relu,exp,sum --sizes 1e3,1e4,1e5,1e6 with torch)"}]
+    lim = lambda r: 1.5 if r["elements"] == 10**3 else 1.0  # noqa: E731
+    miss = [r for r in rows if _t(r, "numtorch") > lim(r) * _t(r, "torch")]
+    return [{"target": "add/relu/exp/sum: <= 1.5x PyTorch at 1e3 elements, <= 1x at 1e4-1e6", "met": not miss,
+             "detail": f"{len(rows) - len(miss)}/{len(rows)} rows met",
+             "misses": [f"{r['row']} {r['elements']:g} {_t(r, 'numtorch') / _t(r, 'torch'):.2f}x" for r in miss]}]
+
+
 def evaluate(results, bw_gbs, startup=None):
     """[{target, met (True/False/None = not measured), detail, misses}]"""
     out = []
@@ -56,8 +78,15 @@ def evaluate(results, bw_gbs, startup=None):
     out.append({"target": f"streaming rows >= {BW_TARGET:.0%} of measured bandwidth", "met": (not low) if fr else None,
                 "detail": f"{len(fr) - len(low)}/{len(fr)} rows met" + (f" (of {bw_gbs:.1f} GB/s)" if bw_gbs else ""),
                 "misses": [f"{r['row']} {r['shape']} {100 * f:.0f}%" for r, f in low]})
-    out.append(_ratio_target(results, "add_2x2", 2.0, "2x2 add latency <= 2x PyTorch"))
-    out.append(_ratio_target(results, "autograd_tiny", 1.0, "tiny autograd step <= PyTorch"))
+    for row, limit, label in SMALL:
+        out.append(_ratio_target(results, row, limit, f"{label} <= {limit:g}x PyTorch"))
+    out += _sized_small(results)
+    imp = (startup or {}).get("import_numtorch_s", (None,))[0]
+    base = (startup or {}).get("import_numba_s", (None,))[0]
+    if imp is not None and base is not None:
+        out.append({"target": "import numtorch <= import numba + 0.1 s", "met": imp - base <= 0.1,
+                    "detail": f"numtorch {imp:.3f} s, numba {base:.3f} s (+{imp - base:.3f} s; fresh processes, "
+                              "medians)"})
     demo = (startup or {}).get("demo", {})
     if demo.get("numtorch") and not demo["numtorch"].get("ok", True):
         out.append({"target": "demo wall time below PyTorch's", "met": False,

@@ -3,7 +3,11 @@
 ``import numtorch as torch`` runs PyTorch-style numerical and autograd scripts."""
 import builtins as _builtins
 
-from . import dtypes as _dtypes
+from ._bytecode import writing as _writing_bytecode
+
+_bc = _writing_bytecode().__enter__()
+
+from . import dtypes as _dtypes  # noqa: E402
 from .dtypes import (bool, uint8, int8, int16, int32, int64, float16, float32, float64, dtype,  # noqa: A004
                      promote_types, result_type, get_default_dtype, set_default_dtype, finfo, iinfo)
 from .device import device
@@ -144,6 +148,11 @@ def _functional_toplevel(name):
 
 
 def __getattr__(name):
+    with _writing_bytecode():
+        return _getattr(name)
+
+
+def _getattr(name):
     # Heavier sub-modules load on first use so `import numtorch` stays fast.
     import importlib
     if name in _LAZY_MODULES:
@@ -172,3 +181,5 @@ def __getattr__(name):
     if f is not None:
         return f
     raise AttributeError(f"module 'numtorch' has no attribute '{name}'")
+
+_bc.__exit__()

@@ -114,6 +114,10 @@ def _full(dim):
 _ALL = tuple(tuple(range(n)) for n in range(8))
 
 
+def _all_dims(ndim):
+    return _ALL[ndim] if ndim < 8 else tuple(range(ndim))
+
+
 def _np_aliases(dim, keepdim, axis, keepdims):
     """NumPy's ``axis=``/``keepdims=``, taken inline by the hot ``sum``/``mean`` (no wrapper frame)."""
     if axis is not None:
@@ -124,13 +128,20 @@ def _np_aliases(dim, keepdim, axis, keepdims):
 
 
 def sum(x, dim=None, keepdim=False, *, dtype=None, out=None, axis=None, keepdims=None):
+    if dim is None and dtype is None and out is None and axis is None and keepdims is None:
+        res = _fp.reduce_all(x, False)
+        if res is not None:
+            if x._requires_grad and needs_grad(x):
+                shape, dims = x._shape, _all_dims(x.ndim)
+                record("SumBackward0", res, (x,), lambda node, g: (_expand_back(g, shape, dims, False),))
+            return res
     if axis is not None or keepdims is not None:
         dim, keepdim = _np_aliases(dim, keepdim, axis, keepdims)
     res = _fp.reduce_all(x, False) if dim is None and dtype is None and out is None else None
     if res is None:
         res, dims = _reduce("sum", x, dim, keepdim, dtype)
     else:
-        dims = _ALL[x.ndim] if x.ndim < 8 else tuple(range(x.ndim))
+        dims = _all_dims(x.ndim)
     if res.dtype.is_floating_point and needs_grad(x):
         shape = x._shape
         record("SumBackward0" if _full(dim) else "SumBackward1", res, (x,),
@@ -163,7 +174,7 @@ def mean(x, dim=None, keepdim=False, *, dtype=None, out=None, axis=None, keepdim
         dt = _mean_dtype(x, dtype)
         res, dims = _reduce("mean", x, dim, keepdim, dt)
     else:
-        dims = _ALL[x.ndim] if x.ndim < 8 else tuple(range(x.ndim))
+        dims = _all_dims(x.ndim)
     if needs_grad(x):
         shape = x._shape
         n = numel([shape[d] for d in dims])

@@ -46,6 +46,13 @@ class Storage:
         return _buffer_ptr(self.data)
 
 
+class FreshStorage(Storage):
+    """A CPU storage whose buffer numtorch allocated itself (``np.empty``: 1-D, C-contiguous, aligned, of its
+    tensors' dtype). The dispatch fast path calls compiled entry points directly on such buffers, skipping
+    Numba's argument typing, which a buffer from outside (unaligned, other dtype) would need."""
+    __slots__ = ()
+
+
 class VersionCounter:
     """Bumped by every in-place write; saved tensors compare it at backward time."""
     __slots__ = ("value",)
@@ -61,4 +68,4 @@ def empty_buffer(n, np_dtype, device=CPU):
     return np.empty(n, dtype=np_dtype)
 
 
-__all__ = ["Storage", "VersionCounter", "empty_buffer", "_device"]
+__all__ = ["Storage", "FreshStorage", "VersionCounter", "empty_buffer", "_device"]
