@@ -1,6 +1,8 @@
 """Metadata-only views (no copies), each recording PyTorch's grad_fn when autograd is on."""
 import operator
 
+import numpy as np
+
 from . import fastpath as _fp
 from .autograd.graph import needs_grad, record
 from .shape import (Size, as_shape, broadcast_shapes, contiguous_strides, infer_size, numel, view_strides,
@@ -22,13 +24,55 @@ def _view_error():
                        "spans across two contiguous subspaces). Use .reshape(...) instead.")
 
 
+def view_dtype(x, dtype):
+    """``x.view(dtype)``: the same bytes read as ``dtype`` (PyTorch's rules for other element sizes: the
+    last dim scales, other strides and the offset must divide). Not differentiable, like PyTorch's."""
+    from .dtypes import to_dtype
+    from .storage import Storage
+    from .tensor import Tensor
+    dt = to_dtype(dtype)
+    old, new = x.dtype.itemsize, dt.itemsize
+    if dt is x.dtype:
+        return x._alias()
+    x._cpu_only("view(dtype)")
+    shape, stride, off = list(x._shape), list(x._stride), x._offset
+    if old != new:
+        what = f"to view {x.dtype.legacy[:-6]} as {dt.legacy[:-6]} (different element sizes)"
+        if not shape:
+            raise RuntimeError(f"self.dim() cannot be 0 {what}")
+        if stride[-1] != 1:
+            raise RuntimeError(f"self.stride(-1) must be 1 {what}, but got {stride[-1]}")
+        if new < old:
+            r = old // new
+            shape[-1] *= r
+            stride = [s * r for s in stride[:-1]] + [1]
+            off *= r
+        else:
+            r = new // old
+            if shape[-1] % r:
+                raise RuntimeError(f"self.size(-1) must be divisible by {r} {what}, but got {shape[-1]}")
+            if off % r:
+                raise RuntimeError(f"self.storage_offset() must be divisible by {r} {what}, but got {off}")
+            for d, s in enumerate(stride[:-1]):
+                if s % r:
+                    raise RuntimeError(f"self.stride({d}) must be divisible by {r} {what}, but got {s}")
+            shape[-1] //= r
+            stride = [s // r for s in stride[:-1]] + [1]
+            off //= r
+    raw = x._storage.data.view(np.uint8)
+    buf = raw[:len(raw) // new * new].view(dt.np)
+    t = Tensor._make(Storage(buf), tuple(shape), tuple(stride), off, dt, x._vc)
+    t._base = x if x._base is None else x._base
+    return t
+
+
 def view(x, *shape):
     if x.__class__ in _fp._FAST and not needs_grad(x):
         v = _fp.view_contiguous(x, shape[0] if len(shape) == 1 and shape[0].__class__ in (tuple, Size) else shape)
         if v is not None:
             return v
     if len(shape) == 1 and not isinstance(shape[0], (int, tuple, list, Size)) and hasattr(shape[0], "np"):
-        return x.view_dtype(shape[0])
+        return view_dtype(x, shape[0])
     shape = infer_size(as_shape(shape), x.numel())
     st = view_strides(x._shape, x._stride, shape)
     if st is None:

@@ -234,3 +234,22 @@ def test_signed_zero_scalars_are_not_conflated():
         assert np.array_equal(np.signbit(r), np.signbit(np.ones(3, np.float32) * np.float32(z))), z
         r = (x.double() + z - 1).numpy()
         assert np.array_equal(np.signbit(r), np.signbit(np.ones(3) + float(z) - 1)), z
+
+
+def test_view_dtype_reinterprets_bytes():
+    a = np.arange(6, dtype=np.float32).reshape(2, 3)
+    x = nt.from_numpy(a.copy())
+    np.testing.assert_array_equal(x.view(nt.int32).numpy(), a.view(np.int32))
+    np.testing.assert_array_equal(x.view(nt.int16).numpy(), a.view(np.int16))
+    assert x.view(nt.int16).stride() == (6, 1)
+    np.testing.assert_array_equal(x.view(nt.int8)[:, 4:].view(nt.int32).numpy(), a[:, 1:].view(np.int32))
+    w = x.view(nt.int32)
+    w[0, 0] = 1065353216                       # the bits of 1.0f: the view shares memory
+    assert x[0, 0].item() == 1.0
+    for f, msg in ((lambda: x.view(nt.float64), "self.size(-1) must be divisible by 2 to view Float as Double"),
+                   (lambda: x.t().view(nt.int16), "self.stride(-1) must be 1 to view Float as Short"),
+                   (lambda: nt.tensor(1.).view(nt.int16), "self.dim() cannot be 0 to view Float as Short"),
+                   (lambda: x[:, 1:].view(nt.float64), "self.storage_offset() must be divisible by 2")):
+        with pytest.raises(RuntimeError, match=msg.replace("(", r"\(").replace(")", r"\)")):
+            f()
+    assert not nt.ones(2, requires_grad=True).view(nt.float32).requires_grad
