@@ -247,36 +247,47 @@ def _wanted(op, which, operands):
     return other is None or getattr(operands[other], "_requires_grad", False)
 
 
+_RECIPES = {}                   # op name -> (((operand, operand whose grad needs it or -1), ...), saves out)
+
+
+def _recipe(op):
+    spec = []
+    for s in op.save:
+        if s in ("a", "b"):
+            c = op.save_if.get(s)
+            spec.append((0 if s == "a" else 1, -1 if c is None else c))
+    r = _RECIPES[op.name] = (tuple(spec), "out" in op.save)
+    return r
+
+
 def _record(op, res, operands, ctx, saved_self=None):
+    spec, save_out = _RECIPES.get(op.name) or _recipe(op)
     saved = ()
-    if op.save:
+    if spec:
         saved = []
-        for s in op.save:
-            if s == "a":
-                saved.append(_save(saved_self if saved_self is not None else operands[0])
-                             if _wanted(op, "a", operands) else _NO_SAVE)
-            elif s == "b":
-                saved.append(_save(operands[1]) if _wanted(op, "b", operands) else _NO_SAVE)
+        for i, c in spec:
+            if c < 0 or getattr(operands[c], "_requires_grad", False):
+                t = saved_self if i == 0 and saved_self is not None else operands[i]
+                saved.append((t, None, 0, False) if t is None or t.__class__ in _PLAIN else _graph_save(t))
+            else:
+                saved.append(_NO_SAVE)
         saved = tuple(saved)
     a = operands[0]
-    if len(operands) > 2 or a.__class__ is not Tensor and not isinstance(a, Tensor):
+    n = len(operands)
+    if n > 2 or a.__class__ is not Tensor and not isinstance(a, Tensor):
         inputs = tuple([o if isinstance(o, Tensor) else None for o in operands])
         name = op.grad_fn_tensor if op.grad_fn_tensor and inputs[1] is not None else op.grad_fn
         record(name, res, inputs, op.backward, save=[e[0] for e in saved], ctx=ctx,
-               save_outputs=_OUT0 if "out" in op.save else ())
+               save_outputs=_OUT0 if save_out else ())
         return
-    b = operands[1] if len(operands) == 2 else None
-    if b is not None and b.__class__ is not Tensor and not isinstance(b, Tensor):
-        b = None
-    name = op.grad_fn_tensor if op.grad_fn_tensor and b is not None else op.grad_fn
-    record_op(name, res, a, False if len(operands) == 1 else b, op.backward, saved, ctx, "out" in op.save)
-
-
-def _save(t):
-    """A saved entry: (tensor, version, output_nr, is_output); plain values are kept as they are."""
-    if t is None or t.__class__ in _PLAIN:
-        return (t, None, 0, False)
-    return _graph_save(t)
+    if n == 1:
+        b = False
+    else:
+        b = operands[1]
+        if b.__class__ is not Tensor and not isinstance(b, Tensor):
+            b = None
+    name = op.grad_fn_tensor if op.grad_fn_tensor and b is not None and b is not False else op.grad_fn
+    record_op(name, res, a, b, op.backward, saved, ctx, save_out)
 
 
 _OUT0 = (0,)

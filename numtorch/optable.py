@@ -58,14 +58,16 @@ def _bw_sub(node, g):
 
 
 def _bw_mul(node, g):
-    a, b = _sv(node)
-    return (g * b if node.needs[0] else None), (g * a if node.needs[1] else None)
+    a, b = node.saved_tensors
+    need = node.needs
+    return (g * b if need[0] else None), (g * a if need[1] else None)
 
 
 def _bw_div(node, g):
-    a, b = _sv(node)
-    ga = g / b if node.needs[0] else None
-    gb = -g * a / (b * b) if node.needs[1] else None
+    a, b = node.saved_tensors
+    need = node.needs
+    ga = g / b if need[0] else None
+    gb = -g * a / (b * b) if need[1] else None
     return ga, gb
 
 

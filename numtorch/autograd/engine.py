@@ -233,9 +233,15 @@ def _execute(roots, grads, retain, create_graph, targets=None, captures=None, re
     prev_enabled = getattr(state, "enabled", True)
     prev_create = getattr(state, "create_graph", False)
     state.enabled = state.create_graph = bool(create_graph)
+    follow = None       # the one node made ready last step while nothing else was: it runs next, heap-free
     try:
-        while heap:
-            node = heappop(heap)[1]
+        while True:
+            if follow is not None:
+                node, follow = follow, None
+            elif heap:
+                node = heappop(heap)[1]
+            else:
+                break
             gbuf = buffers.pop(node, None)
             if gbuf is None:
                 gbuf = [None] * node._num_outputs
@@ -285,6 +291,7 @@ def _execute(roots, grads, retain, create_graph, targets=None, captures=None, re
             metas = node._input_meta
             n_outs = len(outs)
             i = 0
+            ready = None
             for nxt, nr in node.next_functions:
                 if nxt is not None:
                     g = outs[i] if i < n_outs else None
@@ -305,8 +312,16 @@ def _execute(roots, grads, retain, create_graph, targets=None, captures=None, re
                     d = deps[nxt] - 1
                     deps[nxt] = d
                     if d == 0:
-                        heappush(heap, (-nxt._seq, nxt))
+                        if ready is None:
+                            ready = nxt
+                        else:
+                            heappush(heap, (-nxt._seq, nxt))
                 i += 1
+            if ready is not None:
+                if heap:
+                    heappush(heap, (-ready._seq, ready))
+                else:
+                    follow = ready
             g = old = outs = None       # no stale references (gradient stealing counts them)
     finally:
         state.enabled = prev_enabled

@@ -110,7 +110,13 @@ class Node:
         saved = self._saved
         if saved is None:
             raise RuntimeError(SECOND_BACKWARD)
-        return tuple(_unpack(s, self) for s in saved)
+        out = []
+        for s in saved:
+            t, version, nr, is_output = s
+            if is_output or version is not None and t._vc.value != version:
+                t = _unpack(s, self)
+            out.append(t)
+        return tuple(out)
 
     def register_hook(self, fn):
         """``fn(grad_inputs, grad_outputs)`` runs after the node; it may return replacement grad_inputs."""
