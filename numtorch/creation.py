@@ -7,6 +7,7 @@ import numpy as np
 
 from . import dtypes as _dt
 from . import fastpath as _fp
+from .kernels.elementwise import _CONTIG
 from .device import CPU, as_device, device as _device
 from .shape import as_shape, check_size_nonneg, contiguous_strides, numel
 from .storage import Storage, empty_buffer
@@ -224,7 +225,21 @@ def from_numpy(arr):
 
 # ---- factories -------------------------------------------------------------------------------------
 
+_FILLS = {None: np.empty, 0: np.zeros, 1: np.ones}
+
+
 def _factory(size, dtype, device, requires_grad, fill):
+    if device is None and dtype is None and _DEFAULT[0] is CPU and fill.__class__ is not float and fill in _FILLS:
+        # ones(2, 2): a shape seen before (its contiguous strides are cached) of plain ints.
+        if len(size) == 1 and size[0].__class__ is tuple:
+            size = size[0]
+        c = _CONTIG.get(size) if size.__class__ is tuple else None
+        if c is not None and all(d.__class__ is int for d in size):
+            dt = _dt.get_default_dtype()
+            t = _fp.tensor_of(_FILLS[fill](c[1], dt.np), size, c[0], dt)
+            if requires_grad:
+                t._requires_grad = True
+            return t
     shape = as_shape(size)
     check_size_nonneg(shape)
     dt = _dt.get_default_dtype() if dtype is None else _dt.to_dtype(dtype)
