@@ -162,7 +162,7 @@ def binary(name, a, b, p0=1.0, ctx=1):
             elif not shape:
                 shape = bshape
             else:
-                return None
+                return _broadcast(name, a, b, p0, ctx)
         key = (name, dt, Tensor)
     elif bc is float or bc is int:
         key = (name, dt, bc)
@@ -220,6 +220,87 @@ def binary(name, a, b, p0=1.0, ctx=1):
     res = tensor_of(O, shape, cs, odt)
     if (a._requires_grad or key[2] is Tensor and b._requires_grad) and getattr(_state, "enabled", True) \
             and op.grad_fn and odt.is_floating_point:
+        _ops._record(op, res, (a, b), ctx)
+    return res
+
+
+_ROWS = {}                      # (rows, row length, which operand is broadcast, column?) -> R offsets
+
+
+def _pattern(small, shape):
+    """How a contiguous operand of shape ``small`` spreads over ``shape`` (same ndim after padding with
+    leading 1s): ("row", L) when it is a suffix (a bias: repeated every L elements), ("col", L) when it is
+    a prefix followed by 1s (each of its elements covers L contiguous outputs), else None."""
+    k = len(shape) - len(small)
+    if k < 0:
+        return None
+    sp = (1,) * k + small
+    i = 0
+    while i < len(shape) and sp[i] == 1 and shape[i] != 1:
+        i += 1
+    if sp[i:] == shape[i:]:
+        return "row", _numel(shape[i:])
+    j = len(shape)
+    while j > 0 and sp[j - 1] == 1:
+        j -= 1
+    if sp[:j] == shape[:j]:
+        return "col", _numel(shape[j:])
+    return None
+
+
+def _broadcast(name, a, b, p0, ctx):
+    """``a <op> b`` where one operand is full-shaped and contiguous and the other (contiguous) repeats
+    along rows (a bias) or columns (a keepdim reduction): one kernel call over M rows of L elements."""
+    ca = _CONTIG.get(a._shape) or _contig(a._shape)
+    cb = _CONTIG.get(b._shape) or _contig(b._shape)
+    if ca[1] >= cb[1]:
+        full, small, which = a, b, 1
+    else:
+        full, small, which = b, a, 0
+        ca, cb = cb, ca
+    shape = full._shape
+    cs, n = ca
+    if n >= _ew.PAR_MIN or not cb[1] or full._stride != cs or small._stride != cb[0]:
+        return None
+    pat = _pattern(small._shape, shape)
+    if pat is None:
+        return None
+    kind, L = pat
+    M = n // L
+    rkey = (M, L, which, kind)
+    R = _ROWS.get(rkey)
+    if R is None:
+        full_rows = np.arange(M, dtype=np.int64) * L
+        small_rows = np.zeros(M, np.int64) if kind == "row" else np.arange(M, dtype=np.int64)
+        R = np.stack([full_rows, small_rows, full_rows] if which else [small_rows, full_rows, full_rows])
+        if len(_ROWS) > 512:
+            _ROWS.clear()
+        _ROWS[rkey] = R
+    key = (name, a.dtype, Tensor)
+    plan = _PLANS.get(key)
+    if plan is None:
+        plan = _PLANS[key] = _build(name, 2, a, b)
+    if plan is False:
+        return None
+    ks, pd, k, special, odt, onp, op, ep = plan
+    ss = 1 if kind == "row" else 0
+    As, Bs = (1, ss) if which else (ss, 1)
+    A, B = a._storage.data, b._storage.data
+    if a._offset + (n if a is full else cb[1]) > len(A) or b._offset + (n if b is full else cb[1]) > len(B):
+        return None
+    O = _empty(n, onp)
+    if p0 == 1.0:
+        p0 = pd
+    else:
+        if special is not None:
+            k, p0 = special(k, float(p0))
+            ks = k.s
+        p0 = float(p0)
+    if ks(A, a._offset, As, B, b._offset, Bs, O, 0, 1, R, L, p0, 0.0, 0.0):
+        raise RuntimeError(_ew._ZERO_DIV)
+    res = tensor_of(O, shape, cs, odt)
+    if (a._requires_grad or b._requires_grad) and getattr(_state, "enabled", True) and op.grad_fn \
+            and odt.is_floating_point:
         _ops._record(op, res, (a, b), ctx)
     return res
 

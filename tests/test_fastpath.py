@@ -107,6 +107,26 @@ def test_layouts_offsets_and_external_buffers():
             same(*both(fn))
 
 
+def test_row_and_column_broadcasts_match():
+    a = _mk(nt.float32, (3, 4), seed=6)
+    x = nt.arange(24.0).view(2, 3, 4) - 7
+    cases = [lambda: a + a[0], lambda: a[0] - a, lambda: a / a[:, :1], lambda: a[:, 1:2] * a,
+             lambda: a + a[0].view(1, 4), lambda: x - x.mean(2, keepdim=True), lambda: x / x.sum(0),
+             lambda: x * x[0, 0], lambda: x + nt.ones(3, 1, 1), lambda: x.view(2, 3, 1, 4) + nt.ones(4),
+             lambda: nt.ones(3, 1) + nt.ones(1, 4), lambda: a[:, :2] + a[0, :2], lambda: a.t() + a[0, :3],
+             lambda: nt.ones(2, 1, 4) - x, lambda: a.long() // a[0].long().clamp(min=1)]
+    for fn in cases:
+        same(*both(fn))
+
+    def grads():
+        w = nt.tensor([[1.0, -2.0, 0.5, 3.0]], requires_grad=True)
+        c = nt.tensor([[0.5], [2.0], [-1.0]], requires_grad=True)
+        y = (a * w - c) / (c + 4)
+        y.sum().backward()
+        return y, w.grad, c.grad
+    same(*both(grads))
+
+
 def test_integer_division_by_zero_and_overflow():
     a = nt.tensor([1, 2, 3])
     for fn in (lambda: a // nt.tensor([1, 0, 1]), lambda: a % 0, lambda: a.fmod(nt.tensor([0, 1, 1]))):
