@@ -260,8 +260,12 @@ def _broadcast(name, a, b, p0, ctx):
         ca, cb = cb, ca
     shape = full._shape
     cs, n = ca
-    if n >= _ew.PAR_MIN or not cb[1] or full._stride != cs or small._stride != cb[0]:
+    if n >= _ew.PAR_MIN or not cb[1] or full._stride != cs:
         return None
+    if small._stride != cb[0]:      # a size-1 dim's stride does not matter (x[:, :1] is contiguous)
+        for d, st in zip(small._shape, zip(small._stride, cb[0])):
+            if d != 1 and st[0] != st[1]:
+                return None
     pat = _pattern(small._shape, shape)
     if pat is None:
         return None
