@@ -4,6 +4,8 @@ buffers, central un-broadcasting/casting, saved-tensor release, tensor/node hook
 import heapq
 from sys import getrefcount
 
+import numpy as np
+
 from .grad_mode import _state
 from .graph import AccumulateGrad, edge_of
 from .hooks import (_PostAccumulate, _install_retain, _tensor_pre_hooks,  # noqa: F401 (tensor.py imports these)
@@ -57,13 +59,16 @@ def _roots(tensors):
 
 
 def _ones_like(t):
-    global _ones_like_fn
+    global _ones_like_fn, _tensor_of
     if _ones_like_fn is None:
         from ..creation import ones_like as _ones_like_fn
+        from ..fastpath import tensor_of as _tensor_of
+    if not t._shape and t._storage.device.type == "cpu" and t.dtype.np is t.dtype.compute:
+        return _tensor_of(np.ones(1, t.dtype.np), (), (), t.dtype)      # a scalar loss's implicit gradient
     return _ones_like_fn(t)
 
 
-_ones_like_fn = None
+_ones_like_fn = _tensor_of = None
 
 
 def _implicit_grads(tensors, grads):
