@@ -267,7 +267,10 @@ def _execute(roots, grads, retain, create_graph, targets=None, captures=None, re
                 _tensor_pre_hooks(node, gbuf)
             if node.__class__ is AccumulateGrad:
                 if captures is None:
-                    if needed is None and node.variable._hooks:
+                    var = node.variable
+                    if var is None:
+                        continue            # the leaf is gone: nobody can read its gradient
+                    if needed is None and var._hooks:
                         _tensor_pre_hooks(node, gbuf)
                     if gbuf[0] is not None:
                         _accumulate(node, gbuf[0], create_graph)
@@ -396,6 +399,8 @@ def _add_into(dst, src):
 
 def _accumulate(node, g, create_graph):
     var = node.variable
+    if var is None:
+        return
     old = var._grad
     if old is None:
         if create_graph:

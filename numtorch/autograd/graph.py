@@ -143,8 +143,14 @@ class Node:
 
 
 class AccumulateGrad(Node):
-    """Sink for a leaf: accumulates into ``variable.grad`` (holds the leaf strongly, like PyTorch)."""
-    __slots__ = ("variable",)
+    """Sink for a leaf: accumulates into ``variable.grad``. The leaf keeps its node for reuse by every
+    graph it enters; the node holds the leaf weakly (no cycle), so ``variable`` is None once the leaf is
+    gone, and then there is nothing to accumulate into."""
+    __slots__ = ("_var",)
+
+    @property
+    def variable(self):
+        return self._var()
 
     def name(self):
         return "torch::autograd::AccumulateGrad"
@@ -211,10 +217,9 @@ def _init_node(node, next_functions):
 
 
 def grad_accumulator(t):
-    """The (cached, weakly held by the leaf) AccumulateGrad node of a leaf tensor."""
-    ref = t._grad_acc
-    acc = ref() if ref is not None else None
-    if acc is None:
+    """The AccumulateGrad node of a leaf tensor, cached on the leaf while its shape and dtype hold."""
+    acc = t._grad_acc
+    if acc is None or acc._input_meta[0][0] != t._shape or acc._input_meta[0][1] is not t.dtype:
         acc = AccumulateGrad.__new__(AccumulateGrad)
         acc.next_functions = ()
         acc._saved = ()
@@ -224,8 +229,8 @@ def grad_accumulator(t):
         acc._num_outputs = 1
         acc._needs = ()
         acc._input_meta = ((t._shape, t.dtype, t._storage.device),)
-        acc.variable = t
-        t._grad_acc = weakref.ref(acc)
+        acc._var = weakref.ref(t)
+        t._grad_acc = acc
     return acc
 
 

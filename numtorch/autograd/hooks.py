@@ -56,7 +56,8 @@ def register_post_accumulate_grad_hook(t, hook):
 def _tensor_pre_hooks(node, gbuf):
     """Tensor hooks (per output), then retain_grad (PyTorch runs retain_grad last)."""
     if isinstance(node, AccumulateGrad):
-        hooks = node.variable._hooks
+        var = node.variable
+        hooks = var._hooks if var is not None else None
         if hooks and gbuf[0] is not None:
             g = gbuf[0]
             for h in tuple(hooks):

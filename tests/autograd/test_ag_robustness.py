@@ -69,7 +69,10 @@ def test_no_reference_cycles():
         assert all(r() is None for r in refs)
         w = nt.ones(2, requires_grad=True)
         acc_ref = weakref.ref((w * 2).grad_fn.next_functions[0][0])
-        assert acc_ref() is None             # the leaf holds its accumulator weakly
+        assert acc_ref() is (w * 3).grad_fn.next_functions[0][0]    # the leaf keeps its accumulator...
+        assert acc_ref().variable is w
+        del w
+        assert acc_ref() is None             # ...without a cycle: both go with the leaf
     finally:
         gc.enable()
 
@@ -129,3 +132,22 @@ def test_tiny_step_speed_guard():
         step()
     per = (time.perf_counter() - t0) / n
     assert per < 5e-3, per          # generous: a regression guard, not a benchmark
+
+
+def test_reused_accumulator_follows_the_leaf():
+    p = nt.nn.Parameter(nt.ones(2))
+    (p * 2).sum().backward()
+    acc = (p * 1).grad_fn.next_functions[0][0]
+    assert acc is (p + 1).grad_fn.next_functions[0][0]
+    p.data = nt.ones(3)                       # a new shape: a new accumulator with the new metadata
+    p.grad = None
+    (p * 3).sum().backward()
+    np.testing.assert_array_equal(p.grad.numpy(), [3.0, 3.0, 3.0])
+    assert (p * 1).grad_fn.next_functions[0][0] is not acc
+
+
+def test_backward_after_the_leaf_is_gone():
+    x = nt.ones(2, requires_grad=True)
+    y = (x * 2).sum()
+    del x
+    y.backward()                              # nothing left to accumulate into; no error
