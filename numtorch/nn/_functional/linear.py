@@ -123,7 +123,8 @@ def linear(input, weight, bias=None):
     dt = input.dtype
     if wd != 2 or dt not in _FAST or (bias is not None and (bias._shape != (weight._shape[0],)
                                                              or bias.dtype is not dt)) \
-            or input._storage.device != weight._storage.device:
+            or input._storage.device is not weight._storage.device \
+            and input._storage.device != weight._storage.device:
         return _generic(input, weight, bias)
     k = shape[-1]
     if dt is not weight.dtype:
@@ -133,7 +134,8 @@ def linear(input, weight, bias=None):
         for s in shape[:-1]:
             rows *= s
         raise _mat_error(rows, k, weight)
-    if bias is not None and bias._storage.device != input._storage.device:
+    if bias is not None and bias._storage.device is not input._storage.device \
+            and bias._storage.device != input._storage.device:
         return _generic(input, weight, bias)
     if nd == 2:
         return _linear2d(input, weight, bias)
