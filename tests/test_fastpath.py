@@ -183,3 +183,17 @@ def test_views_and_indexing_match():
         same(*both(fn))
     v = a.view(-1)
     assert v._base is a._base and v.data_ptr() == a.data_ptr()
+
+
+def test_gc_threshold_is_raised_only_from_the_default():
+    import subprocess
+    import sys
+    code = "import gc; {}import numtorch; print(gc.get_threshold()[0])"
+    run = lambda pre, env=None: subprocess.run(  # noqa: E731
+        [sys.executable, "-c", code.format(pre)], capture_output=True, text=True, env=env, check=True).stdout.strip()
+    import os
+    env = dict(os.environ)
+    env.pop("NUMTORCH_GC_THRESHOLD", None)
+    assert run("", env) == "10000"
+    assert run("gc.set_threshold(500); ", env) == "500"          # the program's own choice stays
+    assert run("", dict(env, NUMTORCH_GC_THRESHOLD="0")) == "700"
