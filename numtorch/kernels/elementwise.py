@@ -36,6 +36,7 @@ _JITTED = {}                        # generated function name -> _Kernel
 _ENTRIES = {}                       # (op, key dtype.num) -> (_Kernel, special, other dtypes...)
 _CONTIG = {}                        # shape -> (contiguous strides, numel)
 _PLANS = {}                         # (shape, strides...) -> (L, inner strides, R, extents)
+_SPLITS = {}                        # (operands, blocks) -> block offsets of one contiguous row
 _ZERO_DIV = "ZeroDivisionError"
 _OOB = "elementwise: an operand reaches past the end of its buffer"
 
@@ -221,7 +222,14 @@ def _parallel(k, ops, inner, R, L, p0, p1, p2):
         return kp(*args, R, L, p0, p1, p2)
     q, rem = divmod(L, BLK)
     st = np.array(inner, np.int64)[:, None, None]
-    split = (R[:, :, None] + np.arange(q, dtype=np.int64) * BLK * st).reshape(len(ops), -1)
+    if (R is _Z3 or R is _Z2 or R is _Z4) and all(s == 1 for s in inner):
+        # One contiguous row (the common large case): its block offsets depend on q alone.
+        key = (len(ops), q)
+        split = _SPLITS.get(key)
+        if split is None:
+            split = _SPLITS[key] = np.repeat(np.arange(q, dtype=np.int64)[None, :] * BLK, len(ops), axis=0)
+    else:
+        split = (R[:, :, None] + np.arange(q, dtype=np.int64) * BLK * st).reshape(len(ops), -1)
     e = kp(*args, split, BLK, p0, p1, p2)
     if rem:
         tail = R + q * BLK * st[:, :, 0]
