@@ -233,7 +233,10 @@ def _factory(size, dtype, device, requires_grad, fill):
         # ones(2, 2): a shape seen before (its contiguous strides are cached) of plain ints.
         if len(size) == 1 and size[0].__class__ is tuple:
             size = size[0]
-        c = _CONTIG.get(size) if size.__class__ is tuple else None
+        try:
+            c = _CONTIG.get(size) if size.__class__ is tuple else None
+        except TypeError:           # ones([2, 3]) reaches here as ([2, 3],)
+            c = None
         if c is not None and all(d.__class__ is int for d in size):
             dt = _dt.get_default_dtype()
             t = _fp.tensor_of(_FILLS[fill](c[1], dt.np), size, c[0], dt)
