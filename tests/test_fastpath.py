@@ -170,7 +170,8 @@ def test_subclasses_take_the_general_path():
 def test_tensor_list_and_factories_match():
     for data in ([1.0, 2.0], [1, 2], [1, 2.5], [True, 1], [2 ** 62, 1], [1e39], [3.4e38, -3.4e38]):
         same(*both(lambda: nt.tensor(data)))
-    for fn in (lambda: nt.ones(2, 3), lambda: nt.zeros((2, 3)), lambda: nt.ones(2, requires_grad=True) * 2):
+    for fn in (lambda: nt.ones(2, 3), lambda: nt.zeros((2, 3)), lambda: nt.ones(2, requires_grad=True) * 2,
+               lambda: nt.zeros([2, 3]), lambda: nt.empty(nt.Size([2])).shape, lambda: nt.ones(0, 2)):
         same(*both(fn))
     with pytest.raises(TypeError):
         nt.ones(2.0, 2)
