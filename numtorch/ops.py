@@ -113,11 +113,24 @@ def _scalar_buffer(x, cnp):
     except TypeError:
         buf = None
     if buf is None:
-        buf = np.array((x,), dtype=cnp)
+        buf = _scalar_array(x, cnp)
         # NaN keys never match again, and -0.0 == 0.0 as a key: neither is cached.
         if len(_SCALAR_BUFS) < 512 and x == x and (x or not isinstance(x, (float, np.floating))):
             _SCALAR_BUFS[key] = buf
     return buf
+
+
+def _scalar_array(x, cnp):
+    """PyTorch's conversion of a Python scalar operand: an int goes through int64 (OverflowError beyond
+    it) and wraps into a narrower integer dtype (int8 + 1000 == int8 + (-24)); a float beyond a float
+    dtype's range becomes inf silently."""
+    if isinstance(x, int) and not isinstance(x, bool):
+        if not -0x8000000000000000 <= x <= 0x7FFFFFFFFFFFFFFF:
+            raise OverflowError("int too big to convert")
+        if np.dtype(cnp).kind in "iu":
+            return np.array((x,), np.int64).astype(cnp)
+    with np.errstate(over="ignore"):
+        return np.array((x,), dtype=cnp)
 
 
 def _operand(x, cnp):

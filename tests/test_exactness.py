@@ -253,3 +253,17 @@ def test_view_dtype_reinterprets_bytes():
         with pytest.raises(RuntimeError, match=msg.replace("(", r"\(").replace(")", r"\)")):
             f()
     assert not nt.ones(2, requires_grad=True).view(nt.float32).requires_grad
+
+
+def test_python_int_operands_wrap_like_pytorch():
+    # An int operand goes through int64: beyond it OverflowError; into a narrower int dtype it wraps.
+    assert (nt.tensor([1], dtype=nt.int8) + 1000).tolist() == [-23]
+    assert (nt.tensor([1], dtype=nt.int32) * 2 ** 40).tolist() == [0]
+    assert (nt.tensor([3], dtype=nt.uint8) - 5).tolist() == [254]
+    x = nt.tensor([1], dtype=nt.int8)
+    x.add_(1000)
+    assert x.tolist() == [-23]
+    for f in (lambda: nt.tensor([1]) + 2 ** 70, lambda: nt.tensor([1.0]) + 2 ** 70):
+        with pytest.raises(OverflowError, match="int too big to convert"):
+            f()
+    assert (nt.tensor([1.0]) * 1e300).tolist() == [float("inf")]
