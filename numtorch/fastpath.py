@@ -393,6 +393,49 @@ def reduce_all(x, mean):
     return tensor_of(part, (), (), dt)
 
 
+def reduce_dim(x, dim, keepdim, mean):
+    """``x.sum(dim)`` (or ``mean``) over one int dim of a small contiguous float CPU tensor, or None:
+    the general path's serial kernels (float64 partials, then one rounding), called directly."""
+    if dim.__class__ is not int or x.__class__ not in _FAST:
+        return None
+    st = x._storage
+    dt = x.dtype
+    shape = x._shape
+    nd = len(shape)
+    if st.device is not CPU or not dt.is_floating_point or dt.compute != dt.np or not -nd <= dim < nd:
+        return None
+    d = dim + nd if dim < 0 else dim
+    c = _CONTIG.get(shape)
+    if c is None:
+        c = _contig(shape)
+    cs, total = c
+    n = shape[d]
+    if x._stride != cs or total >= _kr.PAR_MIN or not total:
+        return None
+    inner = cs[d]
+    outer = total // (n * inner)
+    A = st.data
+    off = x._offset
+    if off or len(A) != total:
+        A = A[off:off + total]
+    if inner == 1:
+        part = _empty(outer, _F64 if mean else dt.np)       # row sums are stored rounded once
+        _rows_ser(_SUM, A, part, outer, n, 1, 0.0)
+    else:
+        part = _empty(outer * inner, _F64)                  # column partials accumulate in float64
+        nblk = -(-inner // _kr._BL)
+        _cols_ser(_SUM, A, part, outer * nblk, n, inner, 1, nblk, 0.0)
+    if mean:
+        part /= n
+    if part.dtype is not dt.np:
+        part = part.astype(dt.np)
+    oshape = shape[:d] + ((1,) if keepdim else ()) + shape[d + 1:]
+    oc = _CONTIG.get(oshape)
+    if oc is None:
+        oc = _contig(oshape)
+    return tensor_of(part, oshape, oc[0], dt)
+
+
 from .kernels import reduction as _kr  # noqa: E402
-_rows_ser, _SUM, _F64 = _kr._rows_ser, _kr.SUM, np.dtype(np.float64)
+_rows_ser, _cols_ser, _SUM, _F64 = _kr._rows_ser, _kr._cols_ser, _kr.SUM, np.dtype(np.float64)
 _RED_EP = {}                    # (dtype, mean) -> entry point of the serial row-sum kernel

@@ -128,25 +128,20 @@ def _np_aliases(dim, keepdim, axis, keepdims):
 
 
 def sum(x, dim=None, keepdim=False, *, dtype=None, out=None, axis=None, keepdims=None):
-    if dim is None and dtype is None and out is None and axis is None and keepdims is None:
-        res = _fp.reduce_all(x, False)
-        if res is not None:
-            if x._requires_grad and needs_grad(x):
-                shape, dims = x._shape, _all_dims(x.ndim)
-                record("SumBackward0", res, (x,), lambda node, g: (_expand_back(g, shape, dims, False),))
-            return res
     if axis is not None or keepdims is not None:
         dim, keepdim = _np_aliases(dim, keepdim, axis, keepdims)
-    res = _fp.reduce_all(x, False) if dim is None and dtype is None and out is None else None
+    res = None
+    if dtype is None and out is None:
+        res = _fp.reduce_all(x, False) if dim is None else _fp.reduce_dim(x, dim, keepdim, False)
     if res is None:
         res, dims = _reduce("sum", x, dim, keepdim, dtype)
     else:
-        dims = _all_dims(x.ndim)
-    if res.dtype.is_floating_point and needs_grad(x):
+        dims = _all_dims(x.ndim) if dim is None else (dim % x.ndim,)
+    if x._requires_grad and res.dtype.is_floating_point and needs_grad(x):
         shape = x._shape
         record("SumBackward0" if _full(dim) else "SumBackward1", res, (x,),
                lambda node, g: (_expand_back(g, shape, dims, keepdim),))
-    return _out(res, out)
+    return res if out is None else _out(res, out)
 
 
 def nansum(x, dim=None, keepdim=False, *, dtype=None, out=None):
@@ -169,18 +164,20 @@ def _mean_dtype(x, dtype, name="mean"):
 def mean(x, dim=None, keepdim=False, *, dtype=None, out=None, axis=None, keepdims=None):
     if axis is not None or keepdims is not None:
         dim, keepdim = _np_aliases(dim, keepdim, axis, keepdims)
-    res = _fp.reduce_all(x, True) if dim is None and dtype is None and out is None else None
+    res = None
+    if dtype is None and out is None:
+        res = _fp.reduce_all(x, True) if dim is None else _fp.reduce_dim(x, dim, keepdim, True)
     if res is None:
         dt = _mean_dtype(x, dtype)
         res, dims = _reduce("mean", x, dim, keepdim, dt)
     else:
-        dims = _all_dims(x.ndim)
-    if needs_grad(x):
+        dims = _all_dims(x.ndim) if dim is None else (dim % x.ndim,)
+    if x._requires_grad and needs_grad(x):
         shape = x._shape
         n = numel([shape[d] for d in dims])
         record("MeanBackward0" if _full(dim) else "MeanBackward1", res, (x,),
                lambda node, g: (_expand_back(g / n if n else g, shape, dims, keepdim),))
-    return _out(res, out)
+    return res if out is None else _out(res, out)
 
 
 sum._aliased = mean._aliased = True       # they take the aliases themselves

@@ -198,3 +198,21 @@ def test_gc_threshold_is_raised_only_from_the_default():
     assert run("", env) == "10000"
     assert run("gc.set_threshold(500); ", env) == "500"          # the program's own choice stays
     assert run("", dict(env, NUMTORCH_GC_THRESHOLD="0")) == "700"
+
+
+def test_dim_reductions_match():
+    x = nt.tensor(np.random.default_rng(7).standard_normal((3, 5, 7)))
+    for t in (x, x.float(), x[1], x.float()[:, 2]):
+        for d in range(-t.ndim, t.ndim):
+            for k in (False, True):
+                same(*both(lambda: t.sum(d, keepdim=k)))
+                same(*both(lambda: t.mean(d, keepdim=k)))
+                same(*both(lambda: t.sum(dim=d, keepdims=k)))
+
+    def grads():
+        w = nt.tensor(np.arange(12.0).reshape(3, 4), requires_grad=True)
+        y = w.mean(1) * w.sum(0, keepdim=True).sum() + w.sum(-1)
+        y.sum().backward()
+        return y, w.grad
+    same(*both(grads))
+    same(*both(lambda: x.sum(3)))
