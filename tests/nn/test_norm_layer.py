@@ -227,3 +227,13 @@ def test_parallel_kernels_match_numpy():
     dx = rs * (gw - gw.mean(1, keepdims=True) - xh * (gw * xh).mean(1, keepdims=True))
     np.testing.assert_allclose(xt.grad.numpy(), dx, rtol=1e-3, atol=1e-4)
     np.testing.assert_allclose(wt.grad.numpy(), (g64 * xh).sum(0), rtol=1e-3, atol=1e-3)
+
+
+def test_functional_norms_take_a_sequence_only():
+    x = nt.ones(2, 6)
+    for f, name in ((nt.nn.functional.layer_norm, "layer_norm"), (nt.nn.functional.rms_norm, "rms_norm")):
+        with pytest.raises(TypeError, match=rf"{name}\(\): argument 'normalized_shape' \(position 2\) must be "
+                                            "tuple of ints, not int"):
+            f(x, 6)
+        assert f(x, [6]).shape == (2, 6) and f(x, nt.Size([6])).shape == (2, 6)
+    assert nt.nn.LayerNorm(6)(x).shape == (2, 6)           # the modules accept an int

@@ -61,9 +61,11 @@ def _mixed(x, *ts):
             raise RuntimeError("mixed dtype (CPU): all inputs must share same datatype.")
 
 
-def _norm_shape(normalized_shape):
-    if isinstance(normalized_shape, int):
-        return (normalized_shape,)
+def _norm_shape(normalized_shape, fn):
+    # PyTorch's functional forms take a sequence only (the modules accept an int and wrap it).
+    if not isinstance(normalized_shape, (tuple, list)):
+        raise TypeError(f"{fn}(): argument 'normalized_shape' (position 2) must be tuple of ints, not "
+                        f"{type(normalized_shape).__name__}")
     return tuple(int(s) for s in normalized_shape)
 
 
@@ -156,7 +158,7 @@ def _norm_backward(node_inputs, mean, rstd, rows, n, ns, eps, rms):
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     """``F.layer_norm``: normalise over the trailing ``normalized_shape`` dims (NativeLayerNormBackward0)."""
-    ns = _norm_shape(normalized_shape)
+    ns = _norm_shape(normalized_shape, "layer_norm")
     _check_norm_shape(input, ns, weight, bias, False)
     _float_check(input, "LayerNormKernelImpl")
     _mixed(input, weight, bias)
@@ -171,7 +173,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
 
 def rms_norm(input, normalized_shape, weight=None, eps=None):
     """``F.rms_norm``: x / sqrt(mean(x**2) + eps) * weight over the trailing dims (MulBackward0, like torch)."""
-    ns = _norm_shape(normalized_shape)
+    ns = _norm_shape(normalized_shape, "rms_norm")
     _check_norm_shape(input, ns, weight, None, True)
     _float_check(input, "rms_norm")
     _same_device(input, weight)
