@@ -309,6 +309,9 @@ class Tensor:
         n = self.numel()
         if n != 1:
             raise RuntimeError(f"a Tensor with {n} elements cannot be converted to Scalar")
+        buf = self._storage.data
+        if buf.__class__ is np.ndarray:         # one element: it sits at the offset whatever the strides
+            return buf[self._offset].item()
         v = self._host_values().reshape(-1)[0]
         return v.item()
 
