@@ -74,6 +74,11 @@ def matmul(a, b, out=None):
     if a.dtype != b.dtype:
         raise TypeError("matmul: dtypes differ (%s, %s); promote first" % (a.dtype, b.dtype))
     if a.dtype in _BLAS:
+        if _blas_threads._SINGLE and a.ndim == b.ndim and a.ndim in (2, 3) and a.shape[-1] == b.shape[-2] \
+                and (a.ndim == 2 or a.shape[0] == b.shape[0]):
+            if out is None:
+                out = np.empty(a.shape[:-1] + b.shape[-1:], a.dtype)
+            return _blas_threads.gemm(a, b, out)
         _blas_threads.for_macs(a.size * (b.shape[-1] if b.ndim > 1 else 1))
         return np.matmul(a, b) if out is None else np.matmul(a, b, out=out)
     a2 = a[None, :] if a.ndim == 1 else a
