@@ -1,11 +1,14 @@
-"""The dispatch fast path for small CPU elementwise ops.
+"""The dispatch fast path for small CPU ops.
 
-Covers the common case: operands of one dtype, contiguous, on the CPU (or a tensor and a Python
-float/int), no ``out=``, below the parallel threshold. A plan per (op, dtype, operand kind) is built
-once by the general path's own rules (``ops._result_dtypes``, ``kernels.elementwise._resolve``) and
-caches the compiled kernel and the output dtype, so a call is a few identity checks, one allocation,
-one compiled call and (when grad is needed) the same graph record as the general path. Anything else
-returns ``None`` and the caller takes ``ops.elementwise``, which defines the semantics."""
+Covers the common case: operands of one dtype, contiguous (or a 0-d / row / column broadcast, or a
+Python float/int), on the CPU, no ``out=``, below the parallel threshold. A plan per (op, dtype, operand
+kind) is built once by the general path's own rules (``ops._result_dtypes``, ``kernels.elementwise
+._resolve``) and caches the kernel, its compiled entry point and the output dtype, so a call is a few
+identity checks, one allocation, one compiled call and (when grad is needed) the same graph record as
+the general path. Full and one-dim sum/mean, contiguous views, int indexing and tensor construction have
+their own short paths here. Anything else returns ``None`` and the caller takes the general path
+(``ops.elementwise``, ``reductions._reduce``, ...), which defines the semantics: the results are the
+same bits (tests/test_fastpath.py)."""
 import numpy as np
 
 from . import ops as _ops
@@ -22,8 +25,7 @@ _Z2, _Z3 = _ew._Z2, _ew._Z3
 _empty = np.empty
 _new = object.__new__
 _FAST = {Tensor}                # exact classes taken here (nn.Parameter adds itself)
-_PLANS = {}                     # (op, dtype, operand kind) -> plan tuple, or False when not eligible
-_SCALAR_KINDS = (float, int)
+_PLANS = {}                     # (op, dtype, operand kind) -> plan (see _build), or False when not eligible
 
 
 def tensor_of(buf, shape, stride, dtype):
