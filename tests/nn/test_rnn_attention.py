@@ -88,6 +88,7 @@ MHA = [
     (dict(kdim=3, vdim=5, add_bias_kv=True, add_zero_attn=True), dict(average_attn_weights=False)),
     (dict(bias=False), dict(attn_mask="causal", need_weights=False, is_causal=True)),
     (dict(batch_first=True), dict(kpm=True, attn_mask="bool", need_weights=False)),
+    (dict(kdim=3, vdim=5, add_bias_kv=True), dict(kpm=True, need_weights=False)),
 ]
 
 
@@ -181,3 +182,21 @@ def test_transformer_train_grads_and_errors():
                 "the batch number of src and tgt must be equal")
     twin_raises(lambda T: T.nn.TransformerEncoderLayer(8, 2, activation="tanh"), RuntimeError,
                 "activation should be relu/gelu, not tanh")
+
+
+@pytest.mark.parametrize("causal,budget", [(True, 8 * 29 * 2), (False, 8 * 29 * 2), (True, 16)])
+def test_sdpa_blocks_and_threads(monkeypatch, causal, budget):
+    """Small blocks (several query blocks and slice groups; a budget below one row of scores) and the
+    thread split forced on tiny inputs."""
+    from numtorch.kernels import attention as K, rnn as KR
+    monkeypatch.setattr(K, "BR", 8)
+    monkeypatch.setattr(K, "BR_CAUSAL", 8)
+    monkeypatch.setattr(K, "SMALL", 0)
+    monkeypatch.setattr(K, "BUDGET", budget)
+    monkeypatch.setattr(KR, "PAR_WORK", 0)
+    mask = None if causal else np.random.default_rng(3).standard_normal((37, 29))
+    args = ((2, 3, 37, 8), (2, 3, 29, 8), (2, 3, 29, 5))
+    res = twin(_sdpa_case(*args, mask=mask, causal=causal), rtol=1e-7, atol=1e-9, grad_fn=False)
+    rng = np.random.default_rng(0)
+    q, k, v = (rng.standard_normal(s) for s in args)
+    np.testing.assert_allclose(res[0].detach().numpy(), _np_attention(q, k, v, mask, causal), atol=1e-12)

@@ -21,7 +21,7 @@ def _parity(device, fn):
         np.testing.assert_allclose(g, r, rtol=1e-9, atol=1e-11)
 
 
-@pytest.mark.parametrize("cls,kw", [("LSTM", dict(proj_size=2))])
+@pytest.mark.parametrize("cls,kw", [("LSTM", dict(proj_size=2)), ("GRU", dict(batch_first=True))])
 def test_rnn_parity(device, cls, kw):
     def fn(dev):
         rng = np.random.default_rng(0)

@@ -52,6 +52,7 @@ CASES = [
     ("LSTM", dict(proj_size=2, bidirectional=True), (4, 3, 3)),
     ("GRU", {}, (5, 2, 3)),
     ("GRU", dict(num_layers=2, bidirectional=True), (4, 2, 3)),
+    ("GRU", dict(batch_first=True), (3, 4, 3)),
 ]
 
 
@@ -200,3 +201,21 @@ def test_float16_runs_in_float32():
         o.float().sum().backward()
         return [o, h, x.grad, m.weight_hh_l0.grad]
     twin(case, rtol=2e-3, atol=2e-3, grad_fn=False)
+
+
+@pytest.mark.parametrize("cls,batch_first", [("LSTM", True), ("GRU", False)])
+def test_no_grad_forward_matches(cls, batch_first):
+    """Under no_grad the output shares the kernel's buffer (no copy): same values as with grad, and
+    writing into it leaves h_n alone."""
+    m = getattr(numtorch.nn, cls)(3, 4, batch_first=batch_first, dtype=numtorch.float64)
+    set_params(m, numtorch)
+    x = numtorch.tensor(np.random.default_rng(4).standard_normal((2, 5, 3)))
+    ref, href = m(x.requires_grad_())
+    with numtorch.no_grad():
+        out, h = m(x)
+    np.testing.assert_array_equal(out.numpy(), ref.detach().numpy())
+    h = h[0] if cls == "LSTM" else h
+    hr = (href[0] if cls == "LSTM" else href).detach().numpy()
+    out.zero_()
+    np.testing.assert_array_equal(h.numpy(), hr)
+    assert np.abs(hr).sum() > 0

@@ -106,3 +106,28 @@ def test_packed_with_initial_state():
         (o.data.sum() + (h * h).sum() + c.sum()).backward()
         return [o.data, h, c, x.grad, h0.grad, c0.grad]
     twin(case, rtol=1e-7, atol=1e-9, grad_fn=False)
+
+
+@pytest.mark.parametrize("cls,kw", [("LSTM", dict(proj_size=2, batch_first=True)), ("GRU", dict(bidirectional=True))])
+def test_rows_split_over_threads(monkeypatch, cls, kw):
+    """Forcing the row split over threads (packed batch: the active rows cross the split) changes nothing."""
+    from numtorch.kernels import rnn as K
+    lens = [3, 6, 2, 5, 1]
+
+    def run():
+        m = getattr(numtorch.nn, cls)(3, 4, dtype=numtorch.float64, **kw)
+        set_params(m, numtorch)
+        bf = kw.get("batch_first", False)
+        x = numtorch.tensor(np.random.default_rng(5).standard_normal((5, 6, 3) if bf else (6, 5, 3)),
+                            requires_grad=True)
+        out, h = m(R.pack_padded_sequence(x, lens, batch_first=bf, enforce_sorted=False))
+        hs = list(h) if isinstance(h, tuple) else [h]
+        ((out.data * out.data).sum() + sum((t * t * t).sum() for t in hs)).backward()
+        return [t.detach().numpy() for t in [out.data] + hs + [x.grad] + [q.grad for q in m.parameters()]]
+    ref = run()
+    monkeypatch.setattr(K, "PAR_WORK", 0)
+    monkeypatch.setattr(K, "STEP_PAR_WORK", 0)
+    monkeypatch.setattr(K, "MIN_ROWS", 1)
+    got = run()
+    for a, b in zip(got, ref):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)

@@ -18,7 +18,7 @@ def _sig(x):
 
 
 @cuda.jit(cache=True)
-def _step_fwd(mode, xg, xo, hg, bhh, hp, hpo, cp, cpo, hs, cs, gs, so, rs, nb, B, H, P, proj):
+def _step_fwd(mode, xg, xo, xsb, bx, hg, bhh, hp, hpo, cp, cpo, hs, cs, gs, so, rs, nb, B, H, P, proj):
     W = H if H > P else P
     start = cuda.grid(1)
     stride = cuda.gridsize(1)
@@ -37,21 +37,21 @@ def _step_fwd(mode, xg, xo, hg, bhh, hp, hpo, cp, cpo, hs, cs, gs, so, rs, nb, B
         if j >= H:
             continue
         if mode <= 1:
-            v = xg[xo + b * H + j] + hg[b * H + j]
+            v = (xg[xo + b * xsb + j] + bx[j]) + hg[b * H + j]
             if mode == 0:
                 hs[hrow + j] = math.tanh(v)
             else:
                 hs[hrow + j] = 0.0 if v <= 0 else v
         elif mode == 2:
             G = 4 * H
-            xr = xo + b * G
+            xr = xo + b * xsb
             hr = b * G
             go = so * B * G + b * G
             co = so * B * H + b * H
-            ig = _sig(xg[xr + j] + hg[hr + j])
-            fg = _sig(xg[xr + H + j] + hg[hr + H + j])
-            gg = math.tanh(xg[xr + 2 * H + j] + hg[hr + 2 * H + j])
-            og = _sig(xg[xr + 3 * H + j] + hg[hr + 3 * H + j])
+            ig = _sig((xg[xr + j] + bx[j]) + hg[hr + j])
+            fg = _sig((xg[xr + H + j] + bx[H + j]) + hg[hr + H + j])
+            gg = math.tanh((xg[xr + 2 * H + j] + bx[2 * H + j]) + hg[hr + 2 * H + j])
+            og = _sig((xg[xr + 3 * H + j] + bx[3 * H + j]) + hg[hr + 3 * H + j])
             c = fg * cp[cpo + b * H + j] + ig * gg
             cs[co + j] = c
             gs[go + j] = ig
@@ -65,13 +65,13 @@ def _step_fwd(mode, xg, xo, hg, bhh, hp, hpo, cp, cpo, hs, cs, gs, so, rs, nb, B
                 hs[hrow + j] = hv
         else:
             G = 3 * H
-            xr = xo + b * G
+            xr = xo + b * xsb
             hr = b * G
             go = so * B * 4 * H + b * 4 * H
-            r = _sig(xg[xr + j] + hg[hr + j] + bhh[j])
-            z = _sig(xg[xr + H + j] + hg[hr + H + j] + bhh[H + j])
+            r = _sig((xg[xr + j] + bx[j]) + hg[hr + j] + bhh[j])
+            z = _sig((xg[xr + H + j] + bx[H + j]) + hg[hr + H + j] + bhh[H + j])
             hn = hg[hr + 2 * H + j] + bhh[2 * H + j]
-            n = math.tanh(xg[xr + 2 * H + j] + r * hn)
+            n = math.tanh((xg[xr + 2 * H + j] + bx[2 * H + j]) + r * hn)
             hs[hrow + j] = (1.0 - z) * n + z * hp[hpo + b * P + j]
             gs[go + j] = r
             gs[go + H + j] = z
@@ -187,7 +187,7 @@ def _dup(buf):
     return out
 
 
-def rnn_forward(mode, xg, whh_t, bhh, h0, c0, whr_t, bs, T, B, H, P, reverse):
+def rnn_forward(mode, xg, whh_t, bhh, h0, c0, whr_t, bs, T, B, H, P, reverse, bx=None, xst=0, xsb=0):
     dt = xg.dtype
     G = NGATES[mode] * H
     proj = whr_t is not None
@@ -201,6 +201,10 @@ def rnn_forward(mode, xg, whh_t, bhh, h0, c0, whr_t, bs, T, B, H, P, reverse):
     whr2 = whr_t.reshape(H, P) if proj else None
     if bhh is None:
         bhh = _zeros(G, dt)
+    if bx is None:
+        bx = _zeros(G, dt)
+    xst = xst or B * G
+    xsb = xsb or G
     if c0 is None:
         c0 = _zeros(0, dt)
     hp, hpo, cp, cpo = h0, 0, c0, 0
@@ -209,7 +213,7 @@ def rnn_forward(mode, xg, whh_t, bhh, h0, c0, whr_t, bs, T, B, H, P, reverse):
         t = T - 1 - s if reverse else s
         nb = int(bs[t])
         matmul(hp[hpo:hpo + B * P].reshape(B, P), whh2, out=hg.reshape(B, G))
-        _step_fwd[launch(B * W)](mode, xg, t * B * G, hg, bhh, hp, hpo, cp, cpo, hs, cs, gs, t, rs, nb, B, H, P,
+        _step_fwd[launch(B * W)](mode, xg, t * xst, xsb, bx, hg, bhh, hp, hpo, cp, cpo, hs, cs, gs, t, rs, nb, B, H, P,
                                  proj)
         if proj:
             matmul(rs[t * B * H:(t + 1) * B * H].reshape(B, H), whr2, out=tmp.reshape(B, P))

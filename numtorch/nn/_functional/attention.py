@@ -44,6 +44,37 @@ def _arr(t, shape):
     return t._storage.data[t._offset:t._offset + t.numel()].reshape(shape)
 
 
+def _arr3(t, shape):
+    """A read-only NumPy view (N, A, B) of a CPU tensor's elements, without the copy ``_arr`` makes, when
+    its batch dims merge into one stride and its rows are BLAS-ready (unit last stride): the kernels only
+    hand these to matmul. Anything else (or a device tensor) gets ``_arr``'s contiguous copy."""
+    data = t._storage.data
+    N, A, B = shape
+    st, sz = t.stride(), t.shape
+    if not isinstance(data, np.ndarray) or len(st) < 2 or N * A * B == 0 or min(st) < 0:
+        return _arr(t, shape)
+    if (B > 1 and st[-1] != 1) or (A > 1 and st[-2] < B):
+        return _arr(t, shape)
+    sn = A * B
+    prev = None
+    for s, n in zip(reversed(st[:-2]), reversed(tuple(sz[:-2]))):
+        if n == 1:
+            continue
+        if prev is not None and s != prev[0] * prev[1]:
+            return _arr(t, shape)
+        if prev is None:
+            sn = s
+        prev = (s, n)
+    isz = data.itemsize
+    try:
+        view = np.ndarray((N, A, B), data.dtype, buffer=data, offset=t._offset * isz,
+                          strides=(sn * isz, st[-2] * isz, isz))
+    except (TypeError, ValueError, BufferError):
+        return _arr(t, shape)
+    view.flags.writeable = False
+    return view
+
+
 def _broadcast_check(target, shape):
     nd = len(target)
     for k in range(1, len(shape) + 1):
@@ -109,7 +140,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         vb = vb[:-1] + (batch[-1],)
     _broadcast_check(batch, kb)
     _broadcast_check(batch, vb)
-    N = int(np.prod(batch)) if batch else 1
+    N = math.prod(batch)
     if k.shape[-1] != E:
         raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: [{N}, {E}] but got: "
                            f"[{N}, {k.shape[-1]}].")
@@ -132,14 +163,16 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     cdt = nt.float32 if half else q.dtype
 
     def expand_kv(t, shp):
-        t = t.detach().to(cdt)
+        t = t.detach()
+        if t.dtype != cdt:
+            t = t.to(cdt)
         if groups > 1:
             t = t.repeat_interleave(groups, -3)
-        return t.expand(batch + tuple(shp))
+        return t if tuple(t.shape[:-2]) == batch else t.expand(batch + tuple(shp))
 
-    q3 = _arr(q.to(cdt), (N, L, E))
-    k3 = _arr(expand_kv(k, (S, E)), (N, S, E))
-    v3 = _arr(expand_kv(v, (S, Ev)), (N, S, Ev))
+    q3 = _arr3(q.to(cdt), (N, L, E))
+    k3 = _arr3(expand_kv(k, (S, E)), (N, S, E))
+    v3 = _arr3(expand_kv(v, (S, Ev)), (N, S, Ev))
     mask = None
     if attn_mask is not None:
         fm = _float_mask(attn_mask.detach(), cdt)
@@ -346,23 +379,33 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
             raise AssertionError("bias_k is set but bias_v is None")
         if bias_v is not None:
             raise AssertionError("bias_v is set but bias_k is None")
-    q = q.reshape(tgt_len, bsz * num_heads, head_dim).transpose(0, 1)
-    if static_k is None:
-        k = k.reshape(k.shape[0], bsz * num_heads, head_dim).transpose(0, 1)
+    fast = static_k is None and static_v is None and not add_zero_attn and not need_weights
+    if fast:
+        # heads as a (bsz, num_heads) view for scaled_dot_product_attention: one reshape each instead of
+        # reshape, transpose and reshape again (same values)
+        q = q.reshape(tgt_len, bsz, num_heads, head_dim).permute(1, 2, 0, 3)
+        k = k.reshape(k.shape[0], bsz, num_heads, head_dim).permute(1, 2, 0, 3)
+        v = v.reshape(v.shape[0], bsz, num_heads, head_dim).permute(1, 2, 0, 3)
     else:
-        if static_k.size(0) != bsz * num_heads:
-            raise AssertionError(f"expecting static_k.size(0) of {bsz * num_heads}, but got {static_k.size(0)}")
-        if static_k.size(2) != head_dim:
-            raise AssertionError(f"expecting static_k.size(2) of {head_dim}, but got {static_k.size(2)}")
-        k = static_k
-    if static_v is None:
-        v = v.reshape(v.shape[0], bsz * num_heads, head_dim).transpose(0, 1)
-    else:
-        if static_v.size(0) != bsz * num_heads:
-            raise AssertionError(f"expecting static_v.size(0) of {bsz * num_heads}, but got {static_v.size(0)}")
-        if static_v.size(2) != head_dim:
-            raise AssertionError(f"expecting static_v.size(2) of {head_dim}, but got {static_v.size(2)}")
-        v = static_v
+        q = q.reshape(tgt_len, bsz * num_heads, head_dim).transpose(0, 1)
+        if static_k is None:
+            k = k.reshape(k.shape[0], bsz * num_heads, head_dim).transpose(0, 1)
+        else:
+            if static_k.size(0) != bsz * num_heads:
+                raise AssertionError(f"expecting static_k.size(0) of {bsz * num_heads}, but got "
+                                     f"{static_k.size(0)}")
+            if static_k.size(2) != head_dim:
+                raise AssertionError(f"expecting static_k.size(2) of {head_dim}, but got {static_k.size(2)}")
+            k = static_k
+        if static_v is None:
+            v = v.reshape(v.shape[0], bsz * num_heads, head_dim).transpose(0, 1)
+        else:
+            if static_v.size(0) != bsz * num_heads:
+                raise AssertionError(f"expecting static_v.size(0) of {bsz * num_heads}, but got "
+                                     f"{static_v.size(0)}")
+            if static_v.size(2) != head_dim:
+                raise AssertionError(f"expecting static_v.size(2) of {head_dim}, but got {static_v.size(2)}")
+            v = static_v
     if add_zero_attn:
         zshape = (bsz * num_heads, 1, head_dim)
         k = nt.cat([k, nt.zeros(zshape, dtype=k.dtype, device=k.device)], 1)
@@ -371,7 +414,7 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
             attn_mask = _pad_last(attn_mask)
         if key_padding_mask is not None:
             key_padding_mask = _pad_last(key_padding_mask)
-    src_len = k.size(1)
+    src_len = k.size(2) if fast else k.size(1)
     if key_padding_mask is not None:
         if key_padding_mask.shape[0] != bsz:
             raise AssertionError(f"Expected key_padded_mask.shape[0] to be {bsz}, but got "
@@ -412,9 +455,10 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
             attn_mask = attn_mask.unsqueeze(0)
         else:
             attn_mask = attn_mask.reshape(bsz, num_heads, -1, src_len)
-    q = q.reshape(bsz, num_heads, tgt_len, head_dim)
-    k = k.reshape(bsz, num_heads, src_len, head_dim)
-    v = v.reshape(bsz, num_heads, src_len, head_dim)
+    if not fast:
+        q = q.reshape(bsz, num_heads, tgt_len, head_dim)
+        k = k.reshape(bsz, num_heads, src_len, head_dim)
+        v = v.reshape(bsz, num_heads, src_len, head_dim)
     out = scaled_dot_product_attention(q, k, v, attn_mask, dropout_p, is_causal)
     out = out.permute(2, 0, 1, 3).reshape(bsz * tgt_len, embed_dim)
     out = _linear(out, out_proj_weight, out_proj_bias)

@@ -46,21 +46,32 @@ def _layer(mode, x, w_ih, w_hh, b_ih, b_hh, w_hr, h0, c0, bs, reverse):
     H = G // K.NGATES[mode]
     proj = w_hr is not None
     with no_grad():
-        xg = nt.matmul(x.reshape(T * B, I), w_ih.t())
-        if b_ih is not None:
-            xg = xg + (b_ih if mode == 3 else b_ih + b_hh)
+        xb = x.transpose(0, 1)
+        if B > 1 and T > 1 and xb.is_contiguous():
+            # a batch-first input: project it in its own (B, T) row order instead of copying it to (T, B)
+            xg = nt.matmul(xb.reshape(B * T, I), w_ih.t())
+            xst, xsb = G, T * G
+        else:
+            xg = nt.matmul(x.reshape(T * B, I), w_ih.t())
+            xst, xsb = B * G, G
+        # the input bias is added inside the step kernel (in the same order as (x W^T + b) + h W^T)
+        bx = None if b_ih is None else _buf(b_ih if mode == 3 else b_ih + b_hh)
         bhh = _buf(b_hh) if (mode == 3 and b_hh is not None) else None
         hs, cs, gs, rs = K.rnn_forward(mode, _buf(xg), _buf(w_hh.t()), bhh, _buf(h0),
                                        _buf(c0) if mode == 2 else None, _buf(w_hr.t()) if proj else None,
-                                       bs, T, B, H, P, reverse)
+                                       bs, T, B, H, P, reverse, bx, xst, xsb)
     last = 0 if reverse else T - 1
+    inputs = (x, w_ih, w_hh, b_ih, b_hh, h0, c0 if mode == 2 else None, w_hr)
+    grad = needs_grad(*inputs)
     with no_grad():
-        # the output gets its own storage: the backward reads hs, which in-place ops on the output must not touch
-        Y = _wrap(hs, (T, B, P), x).clone()
+        # with a backward the output gets its own storage: the backward reads hs, which in-place ops on the
+        # output must not touch
+        Y = _wrap(hs, (T, B, P), x)
+        if grad:
+            Y = Y.clone()
         hn = Y[last].clone()
         cn = _wrap(cs, (T, B, H), x)[last].clone() if mode == 2 else None
-    inputs = (x, w_ih, w_hh, b_ih, b_hh, h0, c0 if mode == 2 else None, w_hr)
-    if not needs_grad(*inputs):
+    if not grad:
         return Y, hn, cn
     xd, wih, whh, hd = x.detach(), w_ih.detach(), w_hh.detach(), h0.detach()
     c0d = c0.detach() if mode == 2 else None
@@ -79,8 +90,9 @@ def _layer(mode, x, w_ih, w_hh, b_ih, b_hh, w_hr, h0, c0, bs, reverse):
             return tuple(next(got) if (t is not None and t.requires_grad) else None for t in inputs)
         with no_grad():
             gy = _buf(gY) if gY is not None else _zeros_buf(T * B * P, xd)
-            gh = _buf(ghn.clone()) if ghn is not None else _zeros_buf(B * P, xd)
-            gc = (_buf(gcn.clone()) if gcn is not None else _zeros_buf(B * H, xd)) if mode == 2 else None
+            # rnn_backward copies the final states' gradients before updating them
+            gh = _buf(ghn) if ghn is not None else _zeros_buf(B * P, xd)
+            gc = (_buf(gcn) if gcn is not None else _zeros_buf(B * H, xd)) if mode == 2 else None
             dxg, dhg, dh0, dc0, dht = K.rnn_backward(
                 mode, gy, gh, gc, _buf(whh), _buf(whr) if proj else None, hs, cs, gs, rs, _buf(hd),
                 _buf(c0d) if mode == 2 else None, bs, T, B, H, P, reverse)
@@ -94,7 +106,9 @@ def _layer(mode, x, w_ih, w_hh, b_ih, b_hh, w_hr, h0, c0, bs, reverse):
                 hprev = (nt.cat([Ys[1:], hd.unsqueeze(0)]) if reverse else nt.cat([hd.unsqueeze(0), Ys[:-1]]))
                 dwhh = nt.matmul(DH.t(), hprev.reshape(T * B, P))
             dbih = DX.sum(0) if needs[3] else None
-            dbhh = DH.sum(0) if needs[4] else None
+            dbhh = None
+            if needs[4]:
+                dbhh = dbih.clone() if (DH is DX and dbih is not None) else DH.sum(0)
             dwhr = None
             if proj and needs[7]:
                 dwhr = nt.matmul(_wrap(dht, (T * B, P), xd).t(), _wrap(rs, (T * B, H), xd))
