@@ -10,22 +10,40 @@ _J = dict(cache=True, error_model='numpy')
 PAR_MIN = 1 << 15
 
 
+# The per-channel sums keep 4 float64 partial sums (lanes j mod 4, combined pairwise at the end) in locals:
+# one running sum is bound by the add latency (~4 cycles per element); independent ones run at the adders'
+# throughput. Deterministic, and in float64 the reordering changes nothing visible in the results.
 @njit(**_J)
 def _stats_ch(x, N, C, L, mean, var, c):
-    s = 0.0
+    L4 = L - L % 4
+    s0 = s1 = s2 = s3 = 0.0
     for n in range(N):
         seg = x[(n * C + c) * L:(n * C + c + 1) * L]
-        for j in range(L):
-            s += seg[j]
-    m = s / (N * L)
-    q = 0.0
+        for j in range(0, L4, 4):
+            s0 += seg[j]
+            s1 += seg[j + 1]
+            s2 += seg[j + 2]
+            s3 += seg[j + 3]
+        for j in range(L4, L):
+            s0 += seg[j]
+    m = ((s0 + s2) + (s1 + s3)) / (N * L)
+    s0 = s1 = s2 = s3 = 0.0
     for n in range(N):
         seg = x[(n * C + c) * L:(n * C + c + 1) * L]
-        for j in range(L):
-            d = seg[j] - m
-            q += d * d
+        for j in range(0, L4, 4):
+            d0 = seg[j] - m
+            d1 = seg[j + 1] - m
+            d2 = seg[j + 2] - m
+            d3 = seg[j + 3] - m
+            s0 += d0 * d0
+            s1 += d1 * d1
+            s2 += d2 * d2
+            s3 += d3 * d3
+        for j in range(L4, L):
+            d0 = seg[j] - m
+            s0 += d0 * d0
     mean[c] = m
-    var[c] = q / (N * L)
+    var[c] = ((s0 + s2) + (s1 + s3)) / (N * L)
 
 
 @njit(**_J)
@@ -81,16 +99,30 @@ def affine(x, scale, shift, y, N, C, L):
 @njit(**_J)
 def _bwd_reduce_ch(g, x, N, C, L, mean, sg, sgx, c):
     m = mean[c]
-    a = 0.0
-    b = 0.0
+    L4 = L - L % 4
+    a0 = a1 = a2 = a3 = 0.0
+    b0 = b1 = b2 = b3 = 0.0
     for n in range(N):
         gs = g[(n * C + c) * L:(n * C + c + 1) * L]
         xs = x[(n * C + c) * L:(n * C + c + 1) * L]
-        for j in range(L):
-            a += gs[j]
-            b += gs[j] * (xs[j] - m)
-    sg[c] = a
-    sgx[c] = b
+        for j in range(0, L4, 4):
+            g0 = gs[j]
+            g1 = gs[j + 1]
+            g2 = gs[j + 2]
+            g3 = gs[j + 3]
+            a0 += g0
+            a1 += g1
+            a2 += g2
+            a3 += g3
+            b0 += g0 * (xs[j] - m)
+            b1 += g1 * (xs[j + 1] - m)
+            b2 += g2 * (xs[j + 2] - m)
+            b3 += g3 * (xs[j + 3] - m)
+        for j in range(L4, L):
+            a0 += gs[j]
+            b0 += gs[j] * (xs[j] - m)
+    sg[c] = (a0 + a2) + (a1 + a3)
+    sgx[c] = (b0 + b2) + (b1 + b3)
 
 
 @njit(**_J)

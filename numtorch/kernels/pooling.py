@@ -55,10 +55,55 @@ def _max_planes(x, y, idx, p, q0, q1):
                     idx[o] = bi
 
 
+@njit(**_J)
+def _max2_planes(x, y, idx, p, q0, q1):
+    """_max_planes for the common 2x2 window, stride 2, no padding/dilation, full windows: the same scan order
+    (ties keep the first, a later NaN wins) without per-tap bounds checks, unit-stride over output columns."""
+    H, W = p[2], p[3]
+    oH, oW = p[17], p[18]
+    for q in range(q0, q1):
+        xb = q * H * W
+        ob = q * oH * oW
+        for oh in range(oH):
+            r0 = x[xb + 2 * oh * W:xb + (2 * oh + 1) * W]
+            r1 = x[xb + (2 * oh + 1) * W:xb + (2 * oh + 2) * W]
+            yo = y[ob + oh * oW:ob + (oh + 1) * oW]
+            io = idx[ob + oh * oW:ob + (oh + 1) * oW]
+            j0 = 2 * oh * W
+            for ow in range(oW):
+                best = r0[2 * ow]
+                bi = j0 + 2 * ow
+                v = r0[2 * ow + 1]
+                if v > best or v != v:
+                    best = v
+                    bi = j0 + 2 * ow + 1
+                v = r1[2 * ow]
+                if v > best or v != v:
+                    best = v
+                    bi = j0 + W + 2 * ow
+                v = r1[2 * ow + 1]
+                if v > best or v != v:
+                    best = v
+                    bi = j0 + W + 2 * ow + 1
+                yo[ow] = best
+                io[ow] = bi
+
+
 @njit(parallel=True, **_J)
 def _max_par(x, y, idx, p, nq):
     for q in prange(nq):
         _max_planes(x, y, idx, p, q, q + 1)
+
+
+@njit(parallel=True, **_J)
+def _max2_par(x, y, idx, p, nq):
+    for q in prange(nq):
+        _max2_planes(x, y, idx, p, q, q + 1)
+
+
+def _is_max2(p):
+    return (p[1] == 1 and p[4] == 1 and p[10] == 0 and p[16] == 1 and p[5] == 2 and p[6] == 2 and p[8] == 2 and p[9] == 2 and p[11] == 0
+            and p[12] == 0 and p[14] == 1 and p[15] == 1 and 2 * p[17] <= p[2] and 2 * p[18] <= p[3])
 
 
 @njit(**_J)
@@ -250,7 +295,12 @@ def max_pool(x, y, idx, p):
     if on_device(x):
         return cuda_impl("pooling").max_pool(x, y, idx, p)
     nq = int(p[0])
-    if _par(p):
+    if _is_max2(p):
+        if _par(p):
+            _max2_par(x, y, idx, p, nq)
+        else:
+            _max2_planes(x, y, idx, p, 0, nq)
+    elif _par(p):
         _max_par(x, y, idx, p, nq)
     else:
         _max_planes(x, y, idx, p, 0, nq)

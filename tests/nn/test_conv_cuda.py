@@ -195,3 +195,21 @@ def test_front_end_cuda_parity(device, name):
     got = _front(device.type, CASES[name])
     assert len(ref) == len(got)
     _close(ref, got)
+
+
+def test_winograd_transforms_parity(cuda):
+    C, H, W, pH, pW, m, O = 2, 5, 4, 1, 0, 2, 3
+    oH, oW = H + 2 * pH - 2, W + 2 * pW - 2
+    th, tw = (oH + 1) // 2, (oW + 1) // 2
+    g = np.array([C, H, W, pH, pW, m, th, tw, O, oH, oW], np.int64)
+    T = th * tw
+    x = RNG.standard_normal(m * C * H * W)
+    h, d = _pair(cuda, lambda x, v: kc.winograd_input(x, 0, v, g), x, np.zeros(16 * C * m * T))
+    _close(h, d)
+    M = RNG.standard_normal(16 * O * m * T)
+    b = RNG.standard_normal(O)
+    h, d = _pair(cuda, lambda M, b, y: kc.winograd_output(M, y, 0, b, g), M, b, np.zeros(m * O * oH * oW))
+    _close(h, d)
+    gy = RNG.standard_normal(m * O * oH * oW)
+    h, d = _pair(cuda, lambda gy, u: kc.winograd_grad_output(gy, 0, u, g), gy, np.zeros(16 * O * m * T))
+    _close(h, d)

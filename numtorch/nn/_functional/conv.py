@@ -1,5 +1,8 @@
 """conv1d/2d/3d and conv_transpose1d/2d/3d: im2col (compiled) + BLAS GEMM (NumPy matmul, tiled over the batch),
-a direct compiled kernel for depthwise convolutions, plain GEMM for 1x1 stride-1 convolutions.
+a direct compiled kernel for depthwise convolutions, plain GEMM for 1x1 stride-1 convolutions. Fast paths for
+stride-1 2-d convolutions: Winograd F(2x2, 3x3) for 3x3 layers with enough channels and work (forward, input
+and weight gradients), per-tap strided GEMMs for weight gradients, and im2col on the padded-width grid (long
+contiguous copies) for the other kernel shapes. Batch tiles are shared by plain worker threads (see _split).
 
 Every spatial rank runs as 3-d (1-d: D=H=1; 2-d: D=1), so one set of kernels serves all. One autograd node
 (ConvolutionBackward0) per call; its first-order backward runs the same kernels (the input gradient of a
@@ -15,7 +18,8 @@ from ...tensor import Tensor
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d"]
 
-_TILE_BYTES = 64 << 20  # column buffer per batch tile: bounds the extra memory a convolution takes
+_TILE_BYTES = 8 << 20   # column buffer per batch tile of small samples (stays in the last-level cache)
+_SAMPLE_BYTES = 1 << 20  # one sample's columns at least this large: one sample per tile, GEMM straight into y[n]
 
 
 def _is_grad_enabled():
@@ -90,10 +94,15 @@ def _pad3(t, fill):
 
 
 # -- NumPy-level cores (contiguous compute-dtype arrays, 3 spatial dims) -----------------------------------
-# A batch tile's columns form one wide (C*K, nb*L) matrix, so each group is ONE large GEMM per tile (BLAS is
-# measurably faster on one (O, CK) x (CK, nb*L) product than on nb products of width L).
+# A batch tile's columns form one wide (C*K, nb*L) matrix, so each group is ONE GEMM per tile: for small
+# samples one (O, CK) x (CK, nb*L) product beats nb thin ones. Large samples run one at a time: their columns
+# then stay in the last-level cache between im2col and the GEMM (measured 1.3-1.5x faster on 56x56/32x32
+# ResNet layers than one wide product), and the GEMM writes y[n] directly (no transposing copy).
 def _tile(N, rows, L, itemsize):
-    return max(1, min(N, _TILE_BYTES // max(1, rows * L * itemsize)))
+    per = max(1, rows * L * itemsize)
+    if per >= _SAMPLE_BYTES:
+        return 1
+    return max(1, min(N, _TILE_BYTES // per))
 
 
 def _fwd_size(sp, k, s, p, d):
@@ -102,6 +111,344 @@ def _fwd_size(sp, k, s, p, d):
 
 def _is_pointwise(k, s, p):
     return k == (1, 1, 1) and s == (1, 1, 1) and p == (0, 0, 0)
+
+
+# Winograd F(2x2, 3x3) for 3x3 stride-1 undilated 2-d convolutions with groups=1 and enough work: 16 GEMMs
+# of (O, C) x (C, tiles) do 4/9 of im2col+GEMM's multiplications (measured ~1.6x faster on 56x56/32x32
+# ResNet layers). Small channel counts keep im2col: their GEMMs are too thin and the transforms dominate.
+_WG_MIN_MACS = 1 << 24
+_WG_MIN_CH = 16
+_WG_MIN_TILES = 128
+_WG_BYTES = 2 << 20     # transformed input per batch tile (stays in cache for the 16 GEMMs)
+_WG_G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
+
+
+def _finite(a):
+    """No inf/NaN in ``a`` (its sum is finite; finite values whose sum overflows only cost the fast
+    paths). Winograd's tile transforms and the padded-width weight gradients combine values with zero
+    weights, and NaN * 0 is NaN: a non-finite value would reach outputs that PyTorch keeps finite."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return bool(np.isfinite(np.add.reduce(a, axis=None)))
+
+
+def _winograd_ok(N, C, O, sp, k, s, p, d, groups):
+    if not (groups == 1 and tuple(k) == (1, 3, 3) and tuple(s) == (1, 1, 1) and tuple(d) == (1, 1, 1)
+            and sp[0] == 1 and p[0] == 0 and C >= _WG_MIN_CH and O >= _WG_MIN_CH):
+        return False
+    oH, oW = sp[1] + 2 * p[1] - 2, sp[2] + 2 * p[2] - 2
+    # few tiles (a small batch of 7x7 maps): the weight transform and thin GEMMs cost more than they save
+    return (oH >= 1 and oW >= 1 and N * O * C * 9 * oH * oW >= _WG_MIN_MACS
+            and N * ((oH + 1) // 2) * ((oW + 1) // 2) >= _WG_MIN_TILES)
+
+
+def _winograd_fwd(x, w, b, pH, pW):
+    """y = conv2d(x, w, padding=(pH, pW)) + b for contiguous x (N, C, 1, H, W), w (O, C, 1, 3, 3)."""
+    N, C, _, H, W = x.shape
+    O = w.shape[0]
+    dt = x.dtype
+    oH, oW = H + 2 * pH - 2, W + 2 * pW - 2
+    th, tw = (oH + 1) // 2, (oW + 1) // 2
+    T = th * tw
+    # U[a, b, o, c] = (G w[o, c] G^T)[a, b] in float64 (G's halves are exact); two tensordots (one GEMM each,
+    # not O*C tiny stacked products)
+    t = np.tensordot(w.reshape(O, C, 3, 3).astype(np.float64), _WG_G, axes=([3], [1]))     # (O, C, 3, 4)
+    U = np.tensordot(_WG_G, t, axes=([1], [2]))                                             # (4, O, C, 4)
+    U = np.ascontiguousarray(U.transpose(0, 3, 1, 2), dtype=dt).reshape(16, O, C)
+    y = np.empty((N, O, 1, oH, oW), dtype=dt)
+    yf = y.reshape(-1)
+    xf = x.reshape(-1)
+    nb = max(1, min(N, _WG_BYTES // (16 * C * T * dt.itemsize)))
+    bb = None if b is None else np.ascontiguousarray(b, dtype=dt)
+    nb, tiles, nw = _plan(N, nb, N * O * C * 16 * T)
+
+    def run(i, tl, par):
+        V = np.empty(16 * C * nb * T, dtype=dt)
+        Mb = np.empty(16 * O * nb * T, dtype=dt)
+        for n0 in tl:
+            m = min(nb, N - n0)
+            g = np.array([C, H, W, pH, pW, m, th, tw, O, oH, oW], dtype=np.int64)
+            V3 = V[:16 * C * m * T].reshape(16, C, m * T)
+            M3 = Mb[:16 * O * m * T].reshape(16, O, m * T)
+            _kc.winograd_input(xf, n0 * C * H * W, V3.reshape(-1), g, par)
+            if par:
+                _blas.for_macs(O * C * m * T)
+            for e in range(16):
+                np.matmul(U[e], V3[e], out=M3[e])
+            _kc.winograd_output(M3.reshape(-1), yf, n0 * O * oH * oW, bb, g, par)
+
+    _split(run, tiles, nw)
+    return y
+
+
+def _winograd_wgrad(x, gy, pH, pW):
+    """gw (O, C, 1, 3, 3) of a 3x3 stride-1 conv2d by Winograd F(2x2, 3x3): with V_t = B^T d_t B (the forward's
+    input transform) and Ug_t = A gy_t A^T, gw = G^T (sum_t Ug_t (.) V_t) G, the sum over tiles being 16 GEMMs
+    (O, tiles) x (tiles, C) — the adjoint of the forward, 4/9 of im2col's multiplications."""
+    N, C, _, H, W = x.shape
+    O, _, oH, oW = gy.shape[1:]
+    dt = x.dtype
+    th, tw = (oH + 1) // 2, (oW + 1) // 2
+    T = th * tw
+    xf = x.reshape(-1)
+    gf = gy.reshape(-1)
+    nb = max(1, min(N, _WG_BYTES // (16 * C * T * dt.itemsize)))
+    nb, tiles, nw = _plan(N, nb, N * O * C * 16 * T)
+    accs = [np.zeros((16, O, C), dtype=dt) for _ in range(nw)]
+
+    def run(i, tl, par):
+        V = np.empty(16 * C * nb * T, dtype=dt)
+        Ug = np.empty(16 * O * nb * T, dtype=dt)
+        tmp = np.empty((O, C), dtype=dt)
+        a = accs[i]
+        for n0 in tl:
+            m = min(nb, N - n0)
+            g = np.array([C, H, W, pH, pW, m, th, tw, O, oH, oW], dtype=np.int64)
+            V3 = V[:16 * C * m * T].reshape(16, C, m * T)
+            U3 = Ug[:16 * O * m * T].reshape(16, O, m * T)
+            _kc.winograd_input(xf, n0 * C * H * W, V3.reshape(-1), g, par)
+            _kc.winograd_grad_output(gf, n0 * O * oH * oW, U3.reshape(-1), g, par)
+            if par:
+                _blas.for_macs(O * C * m * T)
+            for e in range(16):
+                np.matmul(U3[e], V3[e].T, out=tmp)
+                a[e] += tmp
+
+    _split(run, tiles, nw)
+    acc = accs[0]
+    for a in accs[1:]:
+        acc += a
+    # gw[o, c] = G^T M[o, c] G in float64
+    Mm = acc.astype(np.float64).reshape(4, 4, O, C)
+    t = np.tensordot(_WG_G, Mm, axes=([0], [0]))                   # (3, 4, O, C)
+    gw = np.tensordot(t, _WG_G, axes=([1], [0]))                   # (3, O, C, 3)
+    return np.ascontiguousarray(gw.transpose(1, 2, 0, 3), dtype=dt).reshape(O, C, 1, 3, 3)
+
+
+# Weight gradient of stride-1 convolutions without im2col: on the padded input, the window of tap (kh, kw) over
+# all outputs is ONE strided slice when outputs are indexed on the padded-width grid (row pitch Wp), so
+# gw[:, :, kh, kw] = gy_p (O, L') x slice^T (L', C) where gy_p is gy widened to pitch Wp with zero columns.
+# kH*kW GEMMs per batch tile read x in place of a K-times-larger column buffer: measured 1.2-2.5x faster than
+# im2col + GEMM up to 64->64 channels (LeNet's 1->6 and 6->16 5x5 layers, 16/32/64-wide 3x3 layers that
+# Winograd does not take). Values in the pitch's extra columns meet gy's zeros.
+_SHIFT_BYTES = 1 << 20  # padded input + widened gy per batch tile: re-read once per tap, so kept in L2
+_SHIFT_MIN_MACS = 1 << 16
+_SHIFT_MAX_CO = 128 * 128
+
+
+def _shift_wgrad_ok(N, C, O, sp, k, s, p, groups, L):
+    # many channels: the kH*kW products of (C, O) outputs lose to one GEMM over pitch-grid or plain columns
+    return (groups == 1 and tuple(s) == (1, 1, 1) and sp[0] == 1 and k[0] == 1 and p[0] == 0
+            and C * O <= _SHIFT_MAX_CO and N * O * C * k[1] * k[2] * L >= _SHIFT_MIN_MACS)
+
+
+def _shift_wgrad(xa, gy, k, p, d):
+    """gw (O, C, 1, kH, kW) of a stride-1 2-d convolution: xa (N, C, 1, H, W), gy (N, O, 1, oH, oW) arrays."""
+    N, C, _, H, W = xa.shape
+    O, _, oH, oW = gy.shape[1:]
+    kH, kW = k[1], k[2]
+    pH, pW, dH, dW = p[1], p[2], d[1], d[2]
+    dt = xa.dtype
+    Hp, Wp = H + 2 * pH, W + 2 * pW
+    S = Hp * Wp
+    last = (kH - 1) * dH * Wp + (kW - 1) * dW       # the furthest tap's offset: slices run this far past m*S
+    m = max(1, min(N, _SHIFT_BYTES // ((C + O) * S * dt.itemsize)))
+    m, tiles, nw = _plan(N, m, N * C * O * kH * kW * oH * oW)
+    accs = [np.zeros((kH, kW, C, O), dtype=dt) for _ in range(nw)]
+
+    def run(i, tl, par):
+        xp = np.zeros((C, m * S + last), dtype=dt)
+        xp4 = xp[:, :m * S].reshape(C, m, Hp, Wp)
+        gp = np.zeros((O, m, S), dtype=dt)
+        gp4 = gp.reshape(O, m, Hp, Wp)
+        accT = accs[i]
+        tmp = np.empty((C, O), dtype=dt)
+        for n0 in tl:
+            mm = min(m, N - n0)
+            xp4[:, :mm, pH:pH + H, pW:pW + W] = xa[n0:n0 + mm, :, 0].transpose(1, 0, 2, 3)
+            gp4[:, :mm, :oH, :oW] = gy[n0:n0 + mm, :, 0].transpose(1, 0, 2, 3)
+            g2 = gp[:, :mm].reshape(O, mm * S)
+            if par:
+                _blas.for_macs(C * O * mm * S)
+            for kh in range(kH):
+                for kw in range(kW):
+                    off = kh * dH * Wp + kw * dW
+                    np.matmul(xp[:, off:off + mm * S], g2.T, out=tmp)
+                    accT[kh, kw] += tmp
+
+    _split(run, tiles, nw)
+    acc = accs[0]
+    for a in accs[1:]:
+        acc += a
+    return np.ascontiguousarray(acc.transpose(3, 2, 0, 1)).reshape(O, C, 1, kH, kW)
+
+
+# -- batch tiles over threads: on a few cores, OpenBLAS's and Numba's thread pools handing the cores back and
+# forth around every small GEMM/kernel (each spins while the other runs) cost more than the work; splitting the
+# tiles over plain threads that run single-threaded GEMMs and serial GIL-free kernels keeps one level of
+# parallelism.
+_POOL = []
+
+
+_SPLIT_MIN_MACS = 1 << 20  # below this one caller thread does everything (a pool hand-off costs ~0.1 ms)
+
+
+def _workers(ntiles):
+    from ...kernels import nthreads
+    return max(1, min(ntiles, nthreads()))
+
+
+def _plan(N, nb, macs):
+    """(tile size, tile starts, workers) for N samples in tiles of at most nb: at least one tile per worker
+    when the work is worth splitting."""
+    if macs >= _SPLIT_MIN_MACS and N > 1:
+        from ...kernels import nthreads
+        nb = max(1, min(nb, -(-N // nthreads())))
+        tiles = list(range(0, N, nb))
+        return nb, tiles, _workers(len(tiles))
+    return nb, list(range(0, N, nb)), 1
+
+
+def _split(run, tiles, nw):
+    """run(i, share_i, par) for nw contiguous shares of tiles (i < nw), nw - 1 of them on pool threads;
+    par=True (one share: the parallel kernels and BLAS's own threads) when nw == 1."""
+    if nw <= 1:
+        run(0, tiles, True)
+        return
+    import os
+    if not _POOL or _POOL[0][0] != os.getpid():      # a forked child inherits the pool but not its threads
+        from concurrent.futures import ThreadPoolExecutor
+        _POOL[:] = [(os.getpid(), ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2),  # started on demand
+                                                     thread_name_prefix="numtorch-conv"))]
+    _blas.for_macs(0)                   # one BLAS thread per worker
+    per = -(-len(tiles) // nw)
+    shares = [tiles[i:i + per] for i in range(0, len(tiles), per)]
+    futs = [_POOL[0][1].submit(run, i, sh, False) for i, sh in enumerate(shares) if i]
+    try:
+        run(0, shares[0], False)
+    finally:
+        for f in futs:
+            f.result()
+
+
+# Stride-1 2-d convolutions that Winograd does not take (other kernel sizes, dilation, groups, few channels):
+# im2col on the padded-width grid. With outputs indexed at row pitch Wp = W + 2pW, the column row of tap
+# (c, kh, kw) is ONE contiguous run of the padded input, so the column buffer is filled by large strided
+# copies instead of a short copy per output row (LeNet's 24- and 8-wide rows made im2col cost more than the
+# GEMM); the GEMM then does Wp/oW more columns and the extra output columns are dropped.
+_PITCH_MIN_MACS = 1 << 18
+_PITCH_MAX_WASTE = 600
+_PITCH_MIN_CH = 8         # input gradient: fewer input channels make the flipped convolution's GEMM too thin
+
+
+def _pitch_ok(N, C, O, sp, k, s, p, groups, L, d=(1, 1, 1)):
+    # the (kW-1)*dW extra columns per output row cost O GEMM multiply-adds each: with many output channels
+    # and small maps that outweighs what the long copies save
+    return (tuple(s) == (1, 1, 1) and sp[0] == 1 and k[0] == 1 and p[0] == 0
+            and O * (k[2] - 1) * d[2] <= _PITCH_MAX_WASTE
+            and N * O * (C // groups) * k[1] * k[2] * L >= _PITCH_MIN_MACS)
+
+
+def _pitch_cols(xa, n0, m, xp, cbuf, k2, p, d):
+    """(C, kH, kW, m, oH*Wp) pitch-grid columns of samples n0..n0+m of xa (N, C, 1, H, W), built in cbuf via
+    the zero-padded copy xp (at least m*C*Hp*Wp + the furthest tap's offset long; its borders stay zero)."""
+    _, C, _, H, W = xa.shape
+    kH, kW = k2
+    pH, pW, dH, dW = p[1], p[2], d[1], d[2]
+    Hp, Wp = H + 2 * pH, W + 2 * pW
+    S = Hp * Wp
+    Lp = (Hp - (kH - 1) * dH) * Wp
+    it = xa.dtype.itemsize
+    xp[:m * C * S].reshape(m, C, Hp, Wp)[:, :, pH:pH + H, pW:pW + W] = xa[n0:n0 + m, :, 0]
+    win = np.lib.stride_tricks.as_strided(xp, (C, kH, kW, m, Lp), (S * it, dH * Wp * it, dW * it, C * S * it, it),
+                                          writeable=False)
+    cols = cbuf[:C * kH * kW * m * Lp].reshape(C, kH, kW, m, Lp)
+    np.copyto(cols, win)
+    return cols
+
+
+def _pitch_wgrad(xa, gy, k, p, d, groups):
+    """gw (O, C/g, 1, kH, kW) of a stride-1 2-d convolution from pitch-grid columns: one GEMM per tile and
+    group against gy widened to pitch Wp (zeros in the extra columns)."""
+    N, C, _, H, W = xa.shape
+    O, _, oH, oW = gy.shape[1:]
+    kH, kW = k[1], k[2]
+    pH, pW, dH, dW = p[1], p[2], d[1], d[2]
+    dt = xa.dtype
+    Hp, Wp = H + 2 * pH, W + 2 * pW
+    S = Hp * Wp
+    Lp = oH * Wp
+    Cg, Og = C // groups, O // groups
+    CK = Cg * kH * kW
+    last = (kH - 1) * dH * Wp + (kW - 1) * dW
+    nb = max(1, min(N, _TILE_BYTES // max(1, C * kH * kW * Lp * dt.itemsize)))
+    nb, tiles, nw = _plan(N, nb, N * O * CK * Lp)
+    accs = [np.zeros((groups, Og, CK), dtype=dt) for _ in range(nw)]
+
+    def run(i, tl, par):
+        xp = np.zeros(nb * C * S + last, dtype=dt)
+        cbuf = np.empty(C * kH * kW * nb * Lp, dtype=dt)
+        gp = np.zeros((O, nb, oH, Wp), dtype=dt)
+        a = accs[i]
+        for n0 in tl:
+            m = min(nb, N - n0)
+            cols = _pitch_cols(xa, n0, m, xp, cbuf, (kH, kW), p, d)
+            c3 = cols.reshape(groups, CK, m * Lp)
+            g = gp[:, :m] if m < nb else gp
+            g[:, :, :, :oW] = gy[n0:n0 + m, :, 0].transpose(1, 0, 2, 3)
+            g3 = np.ascontiguousarray(g).reshape(groups, Og, m * Lp)
+            if par:
+                _blas.for_macs(Og * CK * m * Lp)
+            for gi in range(groups):
+                a[gi] += g3[gi] @ c3[gi].T
+
+    _split(run, tiles, nw)
+    acc = accs[0]
+    for a in accs[1:]:
+        acc += a
+    return acc.reshape(O, Cg, 1, kH, kW)
+
+
+def _pitch_fwd(xa, w, b, p, d, groups):
+    """y = conv2d(xa, w, stride 1, padding p, dilation d, groups) + b: xa (N, C, 1, H, W), w (O, C/g, 1, kH, kW)
+    contiguous arrays; returns (N, O, 1, oH, oW)."""
+    N, C, _, H, W = xa.shape
+    O, Cg = w.shape[:2]
+    kH, kW = w.shape[3:]
+    pH, pW, dH, dW = p[1], p[2], d[1], d[2]
+    dt = xa.dtype
+    Hp, Wp = H + 2 * pH, W + 2 * pW
+    oH, oW = Hp - (kH - 1) * dH, Wp - (kW - 1) * dW
+    S = Hp * Wp
+    Lp = oH * Wp
+    Og = O // groups
+    CK = Cg * kH * kW
+    last = (kH - 1) * dH * Wp + (kW - 1) * dW       # the furthest tap runs this far past a plane
+    nb = max(1, min(N, _TILE_BYTES // max(1, C * kH * kW * Lp * dt.itemsize)))
+    nb, tiles, nw = _plan(N, nb, N * O * CK * Lp)
+    w2 = w.reshape(groups, Og, CK)
+    y = np.empty((N, O, 1, oH, oW), dtype=dt)
+
+    def run(i, tl, par):
+        xp = np.zeros(nb * C * S + last, dtype=dt)
+        cbuf = np.empty(C * kH * kW * nb * Lp, dtype=dt)
+        obuf = np.empty(O * nb * Lp, dtype=dt)
+        for n0 in tl:
+            m = min(nb, N - n0)
+            cols = _pitch_cols(xa, n0, m, xp, cbuf, (kH, kW), p, d)
+            c3 = cols.reshape(groups, CK, m * Lp)
+            o3 = obuf[:O * m * Lp].reshape(groups, Og, m * Lp)
+            if par:
+                _blas.for_macs(Og * CK * m * Lp)
+            for gi in range(groups):
+                np.matmul(w2[gi], c3[gi], out=o3[gi])
+            res = o3.reshape(O, m, oH, Wp)[:, :, :, :oW].transpose(1, 0, 2, 3)
+            if b is not None:
+                np.add(res, b.reshape(1, O, 1, 1), out=y[n0:n0 + m, :, 0])
+            else:
+                y[n0:n0 + m, :, 0] = res
+
+    _split(run, tiles, nw)
+    return y
 
 
 def _src_of(x):
@@ -131,24 +478,34 @@ def conv_fwd_np(x, w, b, s, p, d, groups):
         g = _geom(N, C, sp, k, s, p, d, o, wide=False)
         _kc.depthwise(x.array().reshape(-1), w.reshape(-1), None if b is None else b, y.reshape(-1), g)
         return y.reshape((N, O) + o)
+    if _winograd_ok(N, C, O, sp, k, s, p, d, groups) and _finite(x.array()):
+        return _winograd_fwd(x.array(), w, b, p[1], p[2])
+    if not _is_pointwise(k, s, p) and _pitch_ok(N, C, O, sp, k, s, p, groups, L, d):
+        return _pitch_fwd(x.array(), w, b, p, d, groups)
     w2 = w.reshape(groups, Og, Cg * K)
     if _is_pointwise(k, s, p):
         _blas.for_macs(N * O * Cg * L)
         np.matmul(w2, x.array().reshape(N, groups, Cg, L), out=y.reshape(N, groups, Og, L))
     else:
-        nb = _tile(N, C * K, L, dt.itemsize)
-        cols = np.empty(C * K * nb * L, dtype=dt)
-        yw = np.empty(O * nb * L, dtype=dt)
-        for n0 in range(0, N, nb):
-            m = min(nb, N - n0)
-            c = cols[:C * K * m * L]
-            _kc.im2col(x.buf, x.sample_offset(n0), c, _geom(m, C, sp, k, s, p, d, o, xst=x.st))
-            t = yw[:O * m * L].reshape(groups, Og, m * L)
-            c3 = c.reshape(groups, Cg * K, m * L)
-            _blas.for_macs(Og * Cg * K * m * L)
-            for gi in range(groups):            # 2-D GEMMs: NumPy's stacked matmul can miss BLAS
-                np.matmul(w2[gi], c3[gi], out=t[gi])
-            y[n0:n0 + m] = t.reshape(O, m, L).transpose(1, 0, 2)
+        nb, tiles, nw = _plan(N, _tile(N, C * K, L, dt.itemsize), N * O * Cg * K * L)
+
+        def run(i, tl, par):
+            cols = np.empty(C * K * nb * L, dtype=dt)
+            yw = np.empty(O * nb * L if nb > 1 else 0, dtype=dt)
+            for n0 in tl:
+                m = min(nb, N - n0)
+                c = cols[:C * K * m * L]
+                _kc.im2col(x.buf, x.sample_offset(n0), c, _geom(m, C, sp, k, s, p, d, o, xst=x.st), par)
+                t = y[n0].reshape(groups, Og, L) if m == 1 else yw[:O * m * L].reshape(groups, Og, m * L)
+                c3 = c.reshape(groups, Cg * K, m * L)
+                if par:
+                    _blas.for_macs(Og * Cg * K * m * L)
+                for gi in range(groups):        # 2-D GEMMs: NumPy's stacked matmul can miss BLAS
+                    np.matmul(w2[gi], c3[gi], out=t[gi])
+                if m > 1:
+                    y[n0:n0 + m] = t.reshape(O, m, L).transpose(1, 0, 2)
+
+        _split(run, tiles, nw)
     if b is not None:
         y += b.reshape(1, O, 1)
     return y.reshape((N, O) + o)
@@ -169,6 +526,19 @@ def conv_bwd_input_np(gy, w, xsp, s, p, d, groups):
         _kc.depthwise_backward_input(np.ascontiguousarray(gy).reshape(-1), w.reshape(-1), gx.reshape(-1),
                                      _geom(N, C, xsp, k, s, p, d, o, wide=False))
         return gx
+    if (p[1] <= 2 and p[2] <= 2 and _winograd_ok(N, O, C, tuple(o), k, s, (p[0], 2 - p[1], 2 - p[2]), d, groups)
+            and _fwd_size(xsp, k, s, p, d) == tuple(o) and _finite(gy)):
+        # the input gradient of a 3x3 stride-1 convolution is one with flipped, transposed taps and padding 2-p
+        wf = np.ascontiguousarray(w[:, :, :, ::-1, ::-1].transpose(1, 0, 2, 3, 4))
+        return _winograd_fwd(np.ascontiguousarray(gy), wf, None, 2 - p[1], 2 - p[2])
+    pf = tuple((k[i] - 1) * d[i] - p[i] for i in range(3))
+    if (not _is_pointwise(k, s, p) and min(pf) >= 0 and _fwd_size(xsp, k, s, p, d) == tuple(o)
+            and C >= _PITCH_MIN_CH and _pitch_ok(N, O, C, tuple(xsp), k, s, pf, groups, L, d)):
+        # stride 1: the input gradient is the stride-1 convolution of gy (padding (k-1)d - p) with the
+        # flipped taps, in-channel and out-channel swapped within each group
+        wf = w.reshape((groups, Og, Cg) + tuple(k)).transpose(0, 2, 1, 3, 4, 5)[..., ::-1, ::-1]
+        wf = np.ascontiguousarray(wf).reshape((C, Og) + tuple(k))
+        return _pitch_fwd(np.ascontiguousarray(gy), wf, None, pf, d, groups)
     w2t = w.reshape(groups, Og, Cg * K).transpose(0, 2, 1)
     if _is_pointwise(k, s, p) and tuple(o) == tuple(xsp):
         gx = np.empty((N, groups, Cg, L), dtype=gy.dtype)
@@ -179,20 +549,30 @@ def conv_bwd_input_np(gy, w, xsp, s, p, d, groups):
     gxf = gx.reshape(-1)
     gy3 = gy.reshape(N, O, L)
     plane = C * xsp[0] * xsp[1] * xsp[2]
-    nb = _tile(N, C * K, L, gy.itemsize)
-    cols = np.empty(C * K * nb * L, dtype=gy.dtype)
-    gw_ = np.empty(O * nb * L, dtype=gy.dtype)
-    for n0 in range(0, N, nb):
-        m = min(nb, N - n0)
-        gyw = gw_[:O * m * L].reshape(O, m, L)
-        gyw[...] = gy3[n0:n0 + m].transpose(1, 0, 2)
-        c = cols[:C * K * m * L]
-        g3 = gyw.reshape(groups, Og, m * L)
-        c3 = c.reshape(groups, Cg * K, m * L)
-        _blas.for_macs(Og * Cg * K * m * L)
-        for gi in range(groups):
-            np.matmul(w2t[gi], g3[gi], out=c3[gi])
-        _kc.col2im(c, gxf, n0 * plane, _geom(m, C, xsp, k, s, p, d, o))
+    nb, tiles, nw = _plan(N, _tile(N, C * K, L, gy.itemsize), N * O * Cg * K * L)
+    if nb == 1:
+        gy3 = np.ascontiguousarray(gy3)
+
+    def run(i, tl, par):
+        cols = np.empty(C * K * nb * L, dtype=gy.dtype)
+        gw_ = np.empty(O * nb * L if nb > 1 else 0, dtype=gy.dtype)
+        for n0 in tl:
+            m = min(nb, N - n0)
+            if m == 1 and nb == 1:
+                gyw = gy3[n0]
+            else:
+                gyw = gw_[:O * m * L].reshape(O, m, L)
+                gyw[...] = gy3[n0:n0 + m].transpose(1, 0, 2)
+            c = cols[:C * K * m * L]
+            g3 = gyw.reshape(groups, Og, m * L)
+            c3 = c.reshape(groups, Cg * K, m * L)
+            if par:
+                _blas.for_macs(Og * Cg * K * m * L)
+            for gi in range(groups):
+                np.matmul(w2t[gi], g3[gi], out=c3[gi])
+            _kc.col2im(c, gxf, n0 * plane, _geom(m, C, xsp, k, s, p, d, o), par)
+
+    _split(run, tiles, nw)
     return gx
 
 
@@ -212,6 +592,16 @@ def conv_bwd_weight_np(x, gy, k, s, p, d, groups):
         _kc.depthwise_backward_weight(x.array().reshape(-1), np.ascontiguousarray(gy).reshape(-1), gw,
                                       _geom(N, C, sp, k, s, p, d, o, wide=False))
         return gw.reshape((O, Cg) + tuple(k))
+    fin = None
+    if _winograd_ok(N, C, O, sp, k, s, p, d, groups):
+        fin = _finite(x.array())
+        if fin:
+            return _winograd_wgrad(x.array(), np.ascontiguousarray(gy), p[1], p[2])
+    if _shift_wgrad_ok(N, C, O, sp, k, s, p, groups, L) and (fin if fin is not None else _finite(x.array())):
+        return _shift_wgrad(x.array(), np.ascontiguousarray(gy), k, p, d)
+    if not _is_pointwise(k, s, p) and _pitch_ok(N, C, O, sp, k, s, p, groups, L, d) \
+            and (fin if fin is not None else _finite(x.array())):
+        return _pitch_wgrad(x.array(), np.ascontiguousarray(gy), k, p, d, groups)
     acc = np.zeros((groups, Og, Cg * K), dtype=dt)
     gy3 = gy.reshape(N, O, L)
     if _is_pointwise(k, s, p):
@@ -219,20 +609,34 @@ def conv_bwd_weight_np(x, gy, k, s, p, d, groups):
         _blas.for_macs(N * O * Cg * L)
         acc += np.matmul(gy.reshape(N, groups, Og, L), xa.reshape(N, groups, Cg, L).transpose(0, 1, 3, 2)).sum(0)
         return acc.reshape((O, Cg) + tuple(k))
-    nb = _tile(N, C * K, L, dt.itemsize)
-    cols = np.empty(C * K * nb * L, dtype=dt)
-    gw_ = np.empty(O * nb * L, dtype=dt)
-    for n0 in range(0, N, nb):
-        m = min(nb, N - n0)
-        c = cols[:C * K * m * L]
-        _kc.im2col(x.buf, x.sample_offset(n0), c, _geom(m, C, sp, k, s, p, d, o, xst=x.st))
-        gyw = gw_[:O * m * L].reshape(O, m, L)
-        gyw[...] = gy3[n0:n0 + m].transpose(1, 0, 2)
-        g3 = gyw.reshape(groups, Og, m * L)
-        c3 = c.reshape(groups, Cg * K, m * L)
-        _blas.for_macs(Og * Cg * K * m * L)
-        for gi in range(groups):                # 2-D: a stacked matmul with a transposed operand skips BLAS
-            acc[gi] += g3[gi] @ c3[gi].T
+    nb, tiles, nw = _plan(N, _tile(N, C * K, L, dt.itemsize), N * O * Cg * K * L)
+    if nb == 1:
+        gy3 = np.ascontiguousarray(gy3)
+    accs = [acc] + [np.zeros_like(acc) for _ in range(nw - 1)]
+
+    def run(i, tl, par):
+        cols = np.empty(C * K * nb * L, dtype=dt)
+        gw_ = np.empty(O * nb * L if nb > 1 else 0, dtype=dt)
+        a = accs[i]
+        for n0 in tl:
+            m = min(nb, N - n0)
+            c = cols[:C * K * m * L]
+            _kc.im2col(x.buf, x.sample_offset(n0), c, _geom(m, C, sp, k, s, p, d, o, xst=x.st), par)
+            if m == 1 and nb == 1:
+                gyw = gy3[n0]
+            else:
+                gyw = gw_[:O * m * L].reshape(O, m, L)
+                gyw[...] = gy3[n0:n0 + m].transpose(1, 0, 2)
+            g3 = gyw.reshape(groups, Og, m * L)
+            c3 = c.reshape(groups, Cg * K, m * L)
+            if par:
+                _blas.for_macs(Og * Cg * K * m * L)
+            for gi in range(groups):            # 2-D: a stacked matmul with a transposed operand skips BLAS
+                a[gi] += g3[gi] @ c3[gi].T
+
+    _split(run, tiles, nw)
+    for a in accs[1:]:
+        acc += a
     return acc.reshape((O, Cg) + tuple(k))
 
 
