@@ -101,8 +101,8 @@ def view_contiguous(x, sizes):
 
 def _build(name, arity, a, b):
     """[serial kernel and parameter for the default p0, kernel object, special, output dtype, output
-    NumPy dtype, op row, compiled entry point (filled after the first call)], or False when the
-    op/dtypes are not eligible."""
+    NumPy dtype, op row, compiled entry point (filled after the first call), elements from which the
+    parallel twin runs (the general path takes those)], or False when the op/dtypes are not eligible."""
     try:
         op = _ops._lookup(name)
         if op.arity != arity:
@@ -119,7 +119,7 @@ def _build(name, arity, a, b):
     k, special = ent[0], ent[1]
     p0 = 1.0 if arity == 2 else 0.0
     k0, p0 = special(k, p0) if special is not None else (k, p0)
-    return [k0.s, p0, k, special, odt, odt.np, op, None]
+    return [k0.s, p0, k, special, odt, odt.np, op, None, _ew.par_min(op.kernel)]
 
 
 def _entry(disp, args):
@@ -184,7 +184,9 @@ def binary(name, a, b, p0=1.0, ctx=1):
         plan = _PLANS[key] = _build(name, 2, a, b)
     if plan is False:
         return None
-    ks, pd, k, special, odt, onp, op, ep = plan
+    ks, pd, k, special, odt, onp, op, ep, pm = plan
+    if n >= pm:
+        return None
     if key[2] is Tensor:
         Bs = 1 if b._stride == cs else _stride_flag(b, cs)
         if Bs is None:
@@ -288,7 +290,9 @@ def _broadcast(name, a, b, p0, ctx):
         plan = _PLANS[key] = _build(name, 2, a, b)
     if plan is False:
         return None
-    ks, pd, k, special, odt, onp, op, ep = plan
+    ks, pd, k, special, odt, onp, op, ep, pm = plan
+    if n >= pm:
+        return None
     ss = 1 if kind == "row" else 0
     As, Bs = (1, ss) if which else (ss, 1)
     A, B = a._storage.data, b._storage.data
@@ -329,7 +333,9 @@ def unary(name, a, p0=0.0, ctx=1):
         plan = _PLANS[key] = _build(name, 1, a, None)
     if plan is False:
         return None
-    ks, pd, k, special, odt, onp, op, ep = plan
+    ks, pd, k, special, odt, onp, op, ep, pm = plan
+    if n >= pm:
+        return None
     A = st.data
     aoff = a._offset
     if aoff + n > len(A):

@@ -10,10 +10,11 @@ add/sub/rsub, value of addcmul/addcdiv).  Integer parameters travel as float64 (
 Fast path: every operand contiguous with ``shape`` -> one row, no arrays built.  Otherwise size-1
 dims are dropped, dims ordered by the output's strides, adjacent dims coalesced, the last dim
 becomes the inner loop and NumPy enumerates each operand's row offsets (small plans are cached).
-Kernels are jitted on first use and cached on disk; at ``PAR_MIN`` elements and above a
+Kernels are jitted on first use and cached on disk; from ``par_min(op)`` elements on a
 ``parallel=True`` twin runs, with rows longer than ``BLK`` split into blocks.
 """
 import math
+import re
 import types
 
 import numpy as np
@@ -23,10 +24,11 @@ from numtorch.kernels import ew_generated as _g, parallel_ok
 from numtorch.kernels._device import cuda_impl, on_device
 from numtorch.kernels.scalar_ops import OPS
 
-__all__ = ["unary", "binary", "ternary", "PARALLEL", "PAR_MIN", "BLK"]
+__all__ = ["unary", "binary", "ternary", "PARALLEL", "PAR_MIN", "PAR_MIN_HEAVY", "BLK", "par_min"]
 
 PARALLEL = True        # set False where the threading layer is unsafe for the caller
-PAR_MIN = 1 << 16      # elements; below this the serial kernels win
+PAR_MIN = 1 << 17      # elements; below this the serial kernels win (memory-bound ops: add, relu, ...)
+PAR_MIN_HEAVY = 1 << 16    # the same for ops evaluating exp/log/trig/special functions per element
 BLK = 1 << 15          # parallel runs split rows longer than this into blocks of this length
 
 _Z = {n: np.zeros((n, 1), np.int64) for n in (2, 3, 4)}   # row offsets of a single row
@@ -67,6 +69,22 @@ class _Kernel:
             twin = _renamed(self._raw, self._raw.__name__ + "_p")
             self._p = njit(cache=True, error_model="numpy", parallel=True)(twin)
         return self._p
+
+
+_HEAVY_RE = re.compile(r"exp|log|sin|cos|tan|erf|pow|\*\*|gamma|zeta|atan|hypot|i0|i1|ndtr")
+_HEAVY = {}                         # op -> its float body calls a transcendental function
+
+
+def par_min(op):
+    """Elements from which ``op`` runs its parallel twin. Measured on 2 cores with Numba's TBB layer
+    (a parallel launch costs ~4 us there): add breaks even near 128K elements, relu near 256K, exp near
+    48K, so memory-bound ops wait for ``PAR_MIN`` and transcendental ones for ``PAR_MIN_HEAVY``."""
+    h = _HEAVY.get(op)
+    if h is None:
+        row = OPS.get(op)
+        src = " ".join(e for k, e in row[1].items() if "f" in k or "F" in k) if row else ""
+        h = _HEAVY[op] = bool(_HEAVY_RE.search(src))
+    return PAR_MIN_HEAVY if h else PAR_MIN
 
 
 def _kernel(op, cls):
@@ -233,7 +251,7 @@ def _parallel(k, ops, inner, R, L, p0, p1, p2):
     e = kp(*args, split, BLK, p0, p1, p2)
     if rem:
         tail = R + q * BLK * st[:, :, 0]
-        e += (kp if R.shape[1] * rem >= PAR_MIN else k.s)(*args, tail, rem, p0, p1, p2)
+        e += (kp if R.shape[1] * rem >= PAR_MIN_HEAVY else k.s)(*args, tail, rem, p0, p1, p2)
     return e
 
 
@@ -281,14 +299,14 @@ def unary(op, x, x_off, x_strides, out, out_off, out_strides, shape, p0=0.0, p1=
             return
         if x_off < 0 or out_off < 0 or x_off + n > len(x) or out_off + n > len(out):
             raise IndexError(_OOB)
-        if n < PAR_MIN or not PARALLEL or not parallel_ok():
+        if n < par_min(op) or not PARALLEL or not parallel_ok():
             k.s(x, x_off, 1, out, out_off, 1, _Z2, n, p0, p1, p2)
         else:
             _parallel(k, ((x, x_off), (out, out_off)), (1, 1), _Z2, n, p0, p1, p2)
     elif n:
         ops = ((x, x_off), (out, out_off))
         L, (i0, i1), R, _ = _layout(shape, (x_strides, out_strides), ops)
-        if n < PAR_MIN or not PARALLEL or not parallel_ok():
+        if n < par_min(op) or not PARALLEL or not parallel_ok():
             k.s(x, x_off, i0, out, out_off, i1, R, L, p0, p1, p2)
         else:
             _parallel(k, ops, (i0, i1), R, L, p0, p1, p2)
@@ -319,14 +337,14 @@ def binary(op, a, a_off, a_strides, b, b_off, b_strides, out, out_off, out_strid
         if (a_off < 0 or b_off < 0 or out_off < 0 or a_off + n > len(a) or b_off + n > len(b)
                 or out_off + n > len(out)):
             raise IndexError(_OOB)
-        if n < PAR_MIN or not PARALLEL or not parallel_ok():
+        if n < par_min(op) or not PARALLEL or not parallel_ok():
             e = k.s(a, a_off, 1, b, b_off, 1, out, out_off, 1, _Z3, n, p0, p1, p2)
         else:
             e = _parallel(k, ((a, a_off), (b, b_off), (out, out_off)), (1, 1, 1), _Z3, n, p0, p1, p2)
     elif n:
         ops = ((a, a_off), (b, b_off), (out, out_off))
         L, (i0, i1, i2), R, _ = _layout(shape, (a_strides, b_strides, out_strides), ops)
-        if n < PAR_MIN or not PARALLEL or not parallel_ok():
+        if n < par_min(op) or not PARALLEL or not parallel_ok():
             e = k.s(a, a_off, i0, b, b_off, i1, out, out_off, i2, R, L, p0, p1, p2)
         else:
             e = _parallel(k, ops, (i0, i1, i2), R, L, p0, p1, p2)
@@ -359,7 +377,7 @@ def ternary(op, a, a_off, a_strides, b, b_off, b_strides, c, c_off, c_strides,
         if (a_off < 0 or b_off < 0 or c_off < 0 or out_off < 0 or a_off + n > len(a)
                 or b_off + n > len(b) or c_off + n > len(c) or out_off + n > len(out)):
             raise IndexError(_OOB)
-        if n < PAR_MIN or not PARALLEL or not parallel_ok():
+        if n < par_min(op) or not PARALLEL or not parallel_ok():
             k.s(a, a_off, 1, b, b_off, 1, c, c_off, 1, out, out_off, 1, _Z4, n, p0, p1, p2)
         else:
             _parallel(k, ((a, a_off), (b, b_off), (c, c_off), (out, out_off)), (1,) * 4, _Z4, n,
@@ -367,7 +385,7 @@ def ternary(op, a, a_off, a_strides, b, b_off, b_strides, c, c_off, c_strides,
     elif n:
         ops = ((a, a_off), (b, b_off), (c, c_off), (out, out_off))
         L, (i0, i1, i2, i3), R, _ = _layout(shape, (a_strides, b_strides, c_strides, out_strides), ops)
-        if n < PAR_MIN or not PARALLEL or not parallel_ok():
+        if n < par_min(op) or not PARALLEL or not parallel_ok():
             k.s(a, a_off, i0, b, b_off, i1, c, c_off, i2, out, out_off, i3, R, L, p0, p1, p2)
         else:
             _parallel(k, ops, (i0, i1, i2, i3), R, L, p0, p1, p2)

@@ -19,7 +19,9 @@ from ._device import cuda_impl, on_device
 from .vmath import vexp
 
 PARALLEL = True        # set False where the threading layer is unsafe for the caller
-PAR_MIN = 1 << 16      # elements; below this the serial kernels win
+PAR_MIN = 1 << 18      # elements; below this the serial kernels win (2 cores, TBB: sum rows and columns
+                       # break even near 256K elements)
+PAR_MIN_STATS = 1 << 22    # the float statistics (var/std/norm passes): their parallel runs lost up to 1M
 _CHUNK = 1 << 15       # smallest chunk of a reduced axis worth a task of its own
 _BL = 4096             # column block width: the partial row stays in L1
 _BLK = 8192            # row blocks combined in the accumulator type (accuracy of float64 inputs)
@@ -291,8 +293,8 @@ _OPS = ('sum', 'nansum', 'prod', 'mean', 'nanmean', 'max', 'min', 'amax', 'amin'
 _FLOAT_ONLY = ('var', 'std', 'norm', 'logsumexp', 'nanmean')
 
 
-def _use_par(total):
-    return PARALLEL and total >= PAR_MIN and parallel_ok()
+def _use_par(total, code=SUM):
+    return PARALLEL and total >= (PAR_MIN if code < ABSDEV else PAR_MIN_STATS) and parallel_ok()
 
 
 def _flat(a, name):
@@ -337,7 +339,7 @@ def _run_add(code, post, x, outer, n, inner, out, div=1.0, p=2.0, c=None):
     acc = np.float64 if (flt or x.dtype.kind == 'f') else np.int64
     if flt and c is None:
         c = np.zeros(outer * inner)
-    par = _use_par(x.size)
+    par = _use_par(x.size, code)
     nch, nblk = _plan(outer, n, inner, par)
     direct = nch == 1 and post == P_NONE  # the partials are the result: no finish kernel
     part = out if (direct and out.dtype == acc) else np.empty(outer * nch * inner, acc)
