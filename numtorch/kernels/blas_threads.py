@@ -1,22 +1,22 @@
-"""OpenBLAS threading. NumPy's OpenBLAS splits a GEMM statically over its threads, which busy-wait after
-each call: on a small machine they steal the cores Numba's pool needs for the next kernel, and on a busy one
-a product waits for a thread the scheduler does not run (a 512x128x512 GEMM took 16 ms instead of 0.9 ms
-beside two other busy processes; a GPT training step 360 ms instead of 34 ms). OpenBLAS therefore runs
-single-threaded, and ``gemm`` spreads a large product's rows over a small pool of Python threads (NumPy
-releases the GIL) that take chunks dynamically: whichever thread runs does the work. A no-op where the
-library cannot be found (another BLAS, or NUMTORCH_BLAS_THREADS=keep, which also keeps OpenBLAS's threads)."""
+"""OpenBLAS thread count per GEMM. NumPy's OpenBLAS splits a product statically over its threads, which
+busy-wait after each call. Small products run single-threaded: there the threaded GEMM costs more than it
+saves, and its spinning threads steal the cores Numba's pool needs for the next kernel. Large products use
+OpenBLAS's default, except on a busy machine: a static split then waits for a thread the scheduler does not
+run (a 512x128x512 GEMM took 16 ms instead of 0.9 ms single-threaded beside two busy processes, a GPT
+training step 360 ms instead of 34 ms). ``observe`` compares each large threaded product's time with the
+best single-threaded rate seen (the first large product runs single-threaded to measure it); when threads
+made one ``SLOWER`` times slower than that rate predicts, large products run single-threaded for the next
+``BACKOFF_S`` seconds, then threads are tried again. A no-op where the library cannot be found
+(another BLAS, or NUMTORCH_BLAS_THREADS=keep)."""
 import ctypes
-import itertools
 import os
 import re
-import threading
-
-import numpy as np
+import time
 
 SMALL_MACS = 1 << 22          # multiply-adds below which one thread is faster here (LeNet/LSTM/GPT-sized GEMMs)
-SPLIT_MACS = 1 << 23          # products from here on split their rows over the pool
-_SINGLE = False               # TODO(lead): switch on once the conv/rnn GEMMs go through gemm()
-_state = {"set": None, "default": None, "current": None, "keep": os.environ.get("NUMTORCH_BLAS_THREADS") == "keep"}
+BACKOFF_S = 2.0               # seconds of single-threaded large products after threads were seen to lose
+SLOWER = 8.0                  # ... that is, a threaded product this many times slower than one thread predicts
+_state = {"set": None, "default": None, "current": None, "rate1": 0.0, "until": 0.0}
 
 
 def _find():
@@ -43,7 +43,8 @@ def _find():
 
 
 def for_macs(macs):
-    """Pick OpenBLAS's thread count for a product of ``macs`` multiply-adds (called before the GEMM)."""
+    """Pick OpenBLAS's thread count for a product of ``macs`` multiply-adds (called before the GEMM);
+    returns the count picked (None where OpenBLAS is not managed)."""
     st = _state
     if st["set"] is None:
         found = _find()
@@ -51,11 +52,27 @@ def for_macs(macs):
         st["default"] = st["current"] = None if found is None else found[1]
     setter = st["set"]
     if not setter:
-        return
-    want = 1 if macs < SMALL_MACS or _SINGLE else st["default"]
+        return None
+    # The first large product runs single-threaded too: it calibrates the single-thread rate.
+    want = 1 if macs < SMALL_MACS or not st["rate1"] or time.monotonic() < st["until"] else st["default"]
     if want != st["current"]:
         setter(want)
         st["current"] = want
+    return want
+
+
+def observe(macs, seconds, threads):
+    """Feed back one product's time. Single-threaded products of at least 1M multiply-adds set the best
+    single-thread rate; a threaded one slower than that rate predicts starts the back-off."""
+    st = _state
+    if threads is None or macs < (1 << 20) or seconds <= 0.0:
+        return
+    if threads == 1:
+        rate = macs / seconds
+        if rate > st["rate1"]:
+            st["rate1"] = rate
+    elif st["rate1"] and seconds > SLOWER * macs / st["rate1"]:
+        st["until"] = time.monotonic() + BACKOFF_S
 
 
 def limit(n):
@@ -64,95 +81,3 @@ def limit(n):
     if _state["set"]:
         _state["default"] = max(1, min(n, _state["default"]))
         _state["current"] = None
-
-
-class _Pool:
-    """Helper threads for ``gemm``, made per process (a forked DataLoader worker starts its own)."""
-
-    def __init__(self, n):
-        self.pid, self.n, self.lock, self.jobs, self.threads = os.getpid(), n, threading.Lock(), [], []
-        self.ready = threading.Condition(self.lock)
-        for _ in range(n):
-            t = threading.Thread(target=self._work, daemon=True, name="numtorch-gemm")
-            t.start()
-            self.threads.append(t)
-
-    def _work(self):
-        while True:
-            with self.ready:
-                while not self.jobs:
-                    self.ready.wait()
-                job = self.jobs.pop()
-            job.run()
-
-    def submit(self, job, k):
-        with self.ready:
-            self.jobs.extend([job] * k)
-            self.ready.notify(k)
-
-
-class _Job:
-    """Chunks of one product (rows of ``a``, or whole batch entries when ``batched``); every participant
-    takes the next chunk until none is left."""
-
-    def __init__(self, a, b, out, step, chunks, batched=False):
-        self.a, self.b, self.out, self.step, self.chunks, self.batched = a, b, out, step, chunks, batched
-        self.next, self.left, self.done, self.error = itertools.count(), chunks, threading.Event(), None
-        self.lock = threading.Lock()
-
-    def run(self):
-        while True:
-            i = next(self.next)
-            if i >= self.chunks:
-                return
-            r = slice(i * self.step, (i + 1) * self.step)
-            try:
-                np.matmul(self.a[r], self.b[r] if self.batched else self.b, out=self.out[r])
-            except BaseException as e:      # noqa: BLE001 - re-raised in the caller
-                self.error = e
-            with self.lock:
-                self.left -= 1
-                if not self.left:
-                    self.done.set()
-
-
-_pool = [None]
-
-
-def _threads():
-    import numba
-    n = numba.get_num_threads()
-    if _state["set"] is None:
-        for_macs(0)
-    cap = _state["default"] if _state["keep"] or _state["default"] else n
-    return max(1, min(n, cap or n))
-
-
-def gemm(a, b, out):
-    """``np.matmul(a, b, out=out)`` with single-threaded OpenBLAS, a large product spread over the calling
-    thread and ``numtorch.get_num_threads() - 1`` helpers: rows of a 2-D ``a`` against a 2-D ``b``, or the
-    batch entries of 3-D ``a``/``b`` of one batch size. Anything else is one plain call."""
-    if a.ndim == 2 and b.ndim == 2:
-        m, k = a.shape
-        macs, batched = m * k * b.shape[1], False
-    elif a.ndim == 3 and b.ndim == 3 and a.shape[0] == b.shape[0] and out.shape[0] == a.shape[0]:
-        m = a.shape[0]
-        macs, batched = m * a.shape[1] * a.shape[2] * b.shape[2], True
-    else:
-        m, macs, batched = 0, 0, False
-    for_macs(macs)
-    n = _threads() if macs >= SPLIT_MACS and m >= 2 and _SINGLE and not _state["keep"] else 1
-    if n <= 1:
-        return np.matmul(a, b, out=out)
-    pool = _pool[0]
-    if pool is None or pool.pid != os.getpid() or pool.n != n - 1:
-        pool = _pool[0] = _Pool(n - 1)
-    step = -(-m // (4 * n))
-    job = _Job(a, b, out, step, -(-m // step), batched)
-    job.left = job.chunks
-    pool.submit(job, n - 1)
-    job.run()
-    job.done.wait()
-    if job.error is not None:
-        raise job.error
-    return out

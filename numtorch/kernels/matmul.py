@@ -11,6 +11,7 @@ from ._device import on_device, cuda_impl
 from .index import _nchunks, _numel
 from . import index as _index
 from . import blas_threads as _blas_threads
+from time import perf_counter as _now
 
 _BLAS = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -74,13 +75,12 @@ def matmul(a, b, out=None):
     if a.dtype != b.dtype:
         raise TypeError("matmul: dtypes differ (%s, %s); promote first" % (a.dtype, b.dtype))
     if a.dtype in _BLAS:
-        if _blas_threads._SINGLE and a.ndim == b.ndim and a.ndim in (2, 3) and a.shape[-1] == b.shape[-2] \
-                and (a.ndim == 2 or a.shape[0] == b.shape[0]):
-            if out is None:
-                out = np.empty(a.shape[:-1] + b.shape[-1:], a.dtype)
-            return _blas_threads.gemm(a, b, out)
-        _blas_threads.for_macs(a.size * (b.shape[-1] if b.ndim > 1 else 1))
-        return np.matmul(a, b) if out is None else np.matmul(a, b, out=out)
+        macs = a.size * (b.shape[-1] if b.ndim > 1 else 1)
+        threads = _blas_threads.for_macs(macs)
+        t0 = _now()
+        res = np.matmul(a, b) if out is None else np.matmul(a, b, out=out)
+        _blas_threads.observe(macs, _now() - t0, threads)
+        return res
     a2 = a[None, :] if a.ndim == 1 else a
     b2 = b[:, None] if b.ndim == 1 else b
     if a2.shape[-1] != b2.shape[-2]:
