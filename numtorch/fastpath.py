@@ -15,7 +15,7 @@ from . import ops as _ops
 from .autograd.grad_mode import _state
 from .device import CPU
 from .kernels import elementwise as _ew
-from .storage import FreshStorage, VersionCounter
+from .storage import FreshStorage, Storage, VersionCounter
 from .shape import numel as _numel
 from .tensor import Tensor
 
@@ -122,6 +122,25 @@ def _build(name, arity, a, b):
     return [k0.s, p0, k, special, odt, odt.np, op, None, _ew.par_min(op.kernel)]
 
 
+def _fresh(st):
+    """Whether ``st``'s buffer may go to a compiled entry point: a ``FreshStorage``, or a plain CPU
+    ``Storage`` whose buffer checks out (1-D, C-contiguous, aligned, writeable; its class then becomes
+    ``FreshStorage``, so the check runs once per storage: from_numpy, loads, DataLoader batches)."""
+    c = st.__class__
+    if c is FreshStorage:
+        return True
+    if c is not Storage:
+        return False
+    d = st.data
+    if d.__class__ is not np.ndarray or d.ndim != 1:
+        return False
+    f = d.flags
+    if f.c_contiguous and f.aligned and f.writeable and d.dtype.isnative:
+        st.__class__ = FreshStorage
+        return True
+    return False
+
+
 def _entry(disp, args):
     """The compiled entry point Numba's dispatcher ``disp`` chose for ``args`` (after a call with them):
     calling it directly skips the per-call typing of every argument (~0.3 us of a 2x2 add). Only used
@@ -196,11 +215,11 @@ def binary(name, a, b, p0=1.0, ctx=1):
         boff = b._offset
         if boff + (n if Bs else 1) > len(B):
             return None
-        fresh = bst.__class__ is FreshStorage and st.__class__ is FreshStorage
+        fresh = _fresh(bst) and _fresh(st)
     else:
         B = _ops._scalar_buffer(b, dt.np)
         boff = Bs = 0
-        fresh = st.__class__ is FreshStorage
+        fresh = _fresh(st)
     A = st.data
     aoff = a._offset
     if aoff + (n if As else 1) > len(A):
@@ -342,12 +361,13 @@ def unary(name, a, p0=0.0, ctx=1):
         return None
     O = _empty(n, onp)
     if p0 == 0.0:
-        if ep is not None and st.__class__ is FreshStorage:
+        fresh = _fresh(st)
+        if ep is not None and fresh:
             ep(A, aoff, 1, O, 0, 1, _Z2, n, pd, 0.0, 0.0)
         else:
             args = (A, aoff, 1, O, 0, 1, _Z2, n, pd, 0.0, 0.0)
             ks(*args)
-            if st.__class__ is FreshStorage:
+            if fresh:
                 plan[7] = _entry(ks, args)
     else:
         if special is not None:
@@ -383,13 +403,14 @@ def reduce_all(x, mean):
     # A sum is stored straight into x's dtype (one rounding of the float64 total); a mean divides first.
     part = _empty(1, _F64 if mean else dt.np)
     key = (dt, mean)
-    ep = _RED_EP.get(key) if st.__class__ is FreshStorage else None
+    fresh = _fresh(st)
+    ep = _RED_EP.get(key) if fresh else None
     if ep is not None:
         ep(_SUM, A, part, 1, n, 1, 0.0)
     else:
         args = (_SUM, A, part, 1, n, 1, 0.0)
         _rows_ser(*args)
-        if st.__class__ is FreshStorage:
+        if fresh:
             _RED_EP[key] = _entry(_rows_ser, args)
     if mean:
         s = part[0] / n
