@@ -122,6 +122,14 @@ def _build(name, arity, a, b):
     return [k0.s, p0, k, special, odt, odt.np, op, None, _ew.par_min(op.kernel)]
 
 
+def _plan_of(key, name, arity, a, b):
+    """The plan cached under ``key``, built on first use (False: not eligible)."""
+    plan = _PLANS.get(key)
+    if plan is None:
+        plan = _PLANS[key] = _build(name, arity, a, b)
+    return plan
+
+
 def _fresh(st):
     """Whether ``st``'s buffer may go to a compiled entry point: a ``FreshStorage``, or a plain CPU
     ``Storage`` whose buffer checks out (1-D, C-contiguous, aligned, writeable; its class then becomes
@@ -198,14 +206,10 @@ def binary(name, a, b, p0=1.0, ctx=1):
     As = 1 if a._stride == cs else _stride_flag(a, cs)
     if As is None:
         return None
-    plan = _PLANS.get(key)
-    if plan is None:
-        plan = _PLANS[key] = _build(name, 2, a, b)
-    if plan is False:
+    plan = _PLANS.get(key) or _plan_of(key, name, 2, a, b)
+    if plan is False or n >= plan[8]:
         return None
     ks, pd, k, special, odt, onp, op, ep, pm = plan
-    if n >= pm:
-        return None
     if key[2] is Tensor:
         Bs = 1 if b._stride == cs else _stride_flag(b, cs)
         if Bs is None:
@@ -304,14 +308,10 @@ def _broadcast(name, a, b, p0, ctx):
             _ROWS.clear()
         _ROWS[rkey] = R
     key = (name, a.dtype, Tensor)
-    plan = _PLANS.get(key)
-    if plan is None:
-        plan = _PLANS[key] = _build(name, 2, a, b)
-    if plan is False:
+    plan = _PLANS.get(key) or _plan_of(key, name, 2, a, b)
+    if plan is False or n >= plan[8]:
         return None
     ks, pd, k, special, odt, onp, op, ep, pm = plan
-    if n >= pm:
-        return None
     ss = 1 if kind == "row" else 0
     As, Bs = (1, ss) if which else (ss, 1)
     A, B = a._storage.data, b._storage.data
@@ -347,14 +347,10 @@ def unary(name, a, p0=0.0, ctx=1):
     if a._stride != cs or n >= _ew.PAR_MIN or not n:
         return None
     key = (name, a.dtype)
-    plan = _PLANS.get(key)
-    if plan is None:
-        plan = _PLANS[key] = _build(name, 1, a, None)
-    if plan is False:
+    plan = _PLANS.get(key) or _plan_of(key, name, 1, a, None)
+    if plan is False or n >= plan[8]:
         return None
     ks, pd, k, special, odt, onp, op, ep, pm = plan
-    if n >= pm:
-        return None
     A = st.data
     aoff = a._offset
     if aoff + n > len(A):

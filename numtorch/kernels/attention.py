@@ -19,7 +19,7 @@ from numba import njit
 
 from ._device import on_device, cuda_impl
 from .rnn import _is_f32, split_rows
-from .vmath import vexp, _f64_from_bits
+from .vmath import exp_poly10, vexp, _f64_from_bits
 
 BUDGET = 1 << 18            # scores per block (and per dP block): 1 MiB in float32, whatever T
 BR = 64                     # query rows per block (fewer when one slice's rows would exceed the budget)
@@ -46,18 +46,7 @@ def _exp32(v):
     x = -110.0 if x < -110.0 else x
     x = 709.0 if x > 709.0 else x
     n = np.floor(x * 1.4426950408889634 + 0.5)
-    r = (x - n * 6.93147180369123816490e-01) - n * 1.90821492927058770002e-10
-    p = 1.0 / 3628800.0
-    p = p * r + 1.0 / 362880.0
-    p = p * r + 1.0 / 40320.0
-    p = p * r + 1.0 / 5040.0
-    p = p * r + 1.0 / 720.0
-    p = p * r + 1.0 / 120.0
-    p = p * r + 1.0 / 24.0
-    p = p * r + 1.0 / 6.0
-    p = p * r + 0.5
-    p = p * r + 1.0
-    p = p * r + 1.0
+    p = exp_poly10(x, n)
     return p * _f64_from_bits((np.int64(n) + 1023) << 52)
 
 

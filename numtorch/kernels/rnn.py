@@ -24,7 +24,7 @@ from numba import njit, types
 from numba.extending import overload
 
 from ._device import on_device, cuda_impl
-from .vmath import vexp, _f64_from_bits
+from .vmath import exp_poly10, vexp, _f64_from_bits
 from . import blas_threads as _blas_threads
 from . import parallel_ok
 
@@ -89,18 +89,7 @@ def _vexp_lo(v):
     t = t if t > -1100.0 else -1100.0
     t = t if t < 1100.0 else 1100.0
     n = np.floor(t + 0.5)
-    r = (x - n * 6.93147180369123816490e-01) - n * 1.90821492927058770002e-10
-    p = 1.0 / 3628800.0
-    p = p * r + 1.0 / 362880.0
-    p = p * r + 1.0 / 40320.0
-    p = p * r + 1.0 / 5040.0
-    p = p * r + 1.0 / 720.0
-    p = p * r + 1.0 / 120.0
-    p = p * r + 1.0 / 24.0
-    p = p * r + 1.0 / 6.0
-    p = p * r + 0.5
-    p = p * r + 1.0
-    p = p * r + 1.0
+    p = exp_poly10(x, n)
     ni = np.int64(n)
     h = ni >> 1
     p = p * _f64_from_bits((h + 1023) << 52) * _f64_from_bits((ni - h + 1023) << 52)

@@ -1,5 +1,6 @@
 """Vectorisable math for kernels: ``vexp``, an exp that LLVM vectorises (Numba's ``math.exp`` is a scalar
-libm call here), used by logsumexp (reduction.py) and softmax / logcumsumexp (scan.py)."""
+libm call here), used by logsumexp (reduction.py) and softmax / logcumsumexp (scan.py); ``exp_poly10``, the
+shorter polynomial core that float32-result exps build on (rnn.py gates, attention.py scores)."""
 import numpy as np
 from numba import njit, types
 from numba.extending import intrinsic
@@ -37,3 +38,22 @@ def vexp(v):
     p = p * _f64_from_bits((h + 1023) << 52) * _f64_from_bits((ni - h + 1023) << 52)
     p = np.inf if x > 709.8 else p  # NaN compares false and keeps its NaN
     return 0.0 if x < -745.2 else p
+
+
+@njit(inline='always', **_J)
+def exp_poly10(x, n):
+    """exp(x) / 2**n for x = n*ln2 + r, |r| <= ln2/2: Cody-Waite reduction and a degree-10 Taylor
+    polynomial (relative error < 1e-11: enough for results rounded to float32). Written out: a loop
+    over a tuple of coefficients this long keeps the caller's loop from vectorising."""
+    r = (x - n * 6.93147180369123816490e-01) - n * 1.90821492927058770002e-10
+    p = 1.0 / 3628800.0
+    p = p * r + 1.0 / 362880.0
+    p = p * r + 1.0 / 40320.0
+    p = p * r + 1.0 / 5040.0
+    p = p * r + 1.0 / 720.0
+    p = p * r + 1.0 / 120.0
+    p = p * r + 1.0 / 24.0
+    p = p * r + 1.0 / 6.0
+    p = p * r + 0.5
+    p = p * r + 1.0
+    return p * r + 1.0
