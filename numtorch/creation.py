@@ -7,7 +7,7 @@ import numpy as np
 
 from . import dtypes as _dt
 from . import fastpath as _fp
-from .kernels.elementwise import _CONTIG
+from .kernels.elementwise import _CONTIG, _contig as _ew_contig   # the shape's strides, cached for the fast path
 from .device import CPU, as_device, device as _device
 from .shape import as_shape, check_size_nonneg, contiguous_strides, numel
 from .storage import Storage, empty_buffer
@@ -225,7 +225,13 @@ def from_numpy(arr):
 
 # ---- factories -------------------------------------------------------------------------------------
 
-_FILLS = {None: np.empty, 0: np.zeros, 1: np.ones}
+def _ones(n, dt):
+    b = np.empty(n, dt)      # np.ones is a Python-level wrapper (~0.9 us for 4 elements); fill is C
+    b.fill(1)
+    return b
+
+
+_FILLS = {None: np.empty, 0: np.zeros, 1: _ones}
 
 
 def _factory(size, dtype, device, requires_grad, fill):
@@ -237,7 +243,12 @@ def _factory(size, dtype, device, requires_grad, fill):
             c = _CONTIG.get(size) if size.__class__ is tuple else None
         except TypeError:           # ones([2, 3]) reaches here as ([2, 3],)
             c = None
-        if c is not None and all(d.__class__ is int for d in size):
+        if c is not None:
+            for d in size:
+                if d.__class__ is not int:          # 2.0 == 2 as a key; PyTorch refuses floats
+                    c = None
+                    break
+        if c is not None:
             dt = _dt.get_default_dtype()
             t = _fp.tensor_of(_FILLS[fill](c[1], dt.np), size, c[0], dt)
             if requires_grad:
@@ -259,7 +270,7 @@ def _factory(size, dtype, device, requires_grad, fill):
             else:
                 from .kernels import index as _ix
                 _ix.copy_strided(np.array([fill], cnp), 0, (0,), buf, 0, (1,), (len(buf),))
-    t = Tensor._make(Storage(buf, dev), shape, _contig(shape), 0, dt)
+    t = Tensor._make(Storage(buf, dev), shape, (_CONTIG.get(shape) or _ew_contig(shape))[0], 0, dt)
     return _finish(t, requires_grad)
 
 

@@ -64,7 +64,9 @@ def _ones_like(t):
         from ..creation import ones_like as _ones_like_fn
         from ..fastpath import tensor_of as _tensor_of
     if not t._shape and t._storage.device.type == "cpu" and t.dtype.np is t.dtype.compute:
-        return _tensor_of(np.ones(1, t.dtype.np), (), (), t.dtype)      # a scalar loss's implicit gradient
+        b = np.empty(1, t.dtype.np)                     # a scalar loss's implicit gradient (np.ones is slow)
+        b.fill(1)
+        return _tensor_of(b, (), (), t.dtype)
     return _ones_like_fn(t)
 
 
