@@ -5,7 +5,7 @@ import builtins as _builtins
 
 from ._bytecode import writing as _writing_bytecode
 
-_bc = _writing_bytecode().__enter__()
+_bc = _writing_bytecode().__enter__()     # left again at the end of this file (an import error ends it anyway)
 
 from . import dtypes as _dtypes  # noqa: E402
 from .dtypes import (bool, uint8, int8, int16, int32, int64, float16, float32, float64, dtype,  # noqa: A004
